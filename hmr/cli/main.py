@@ -1,0 +1,66 @@
+"""`hmr` console script: one thin argparse layer over the library.
+
+Each sub-command lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
+User errors (:class:`hmr.errors.HmrError`) become one line on stderr and exit code 2; anything else
+is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from hmr.errors import HmrError
+
+#: sub-command name -> module implementing it
+COMMANDS = {
+    "predict": "hmr.cli.predict",
+    "convert": "hmr.cli.convert",
+    "video": "hmr.cli.video",
+    "export": "hmr.cli.export",
+    "demo": "hmr.cli.demo",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hmr", description="3D human mesh recovery from images and videos.")
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMANDS.values():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("hmr.cli"):
+                continue  # command not part of this build
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"hmr {version('hmr')}"
+    except PackageNotFoundError:
+        return "hmr (not installed)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="%(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except HmrError as exc:
+        print(f"hmr {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hmr {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Network outputs -> posed bodies in the original image's camera frame (Multi-HMR's placement)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hmr.body.base import BodyModel
+from hmr.geometry import project, rotmat_to_rotvec
+from hmr.infer.preprocess import PreparedImage
+from hmr.infer.result import ImageResult, Person
+from hmr.nn.network import RawPersons
+from hmr.nn.outputs import OutputLayout, decode_body_params
+
+
+def place_bodies(vertices: torch.Tensor, joints: torch.Tensor, global_rotmat: torch.Tensor,
+                 head_cam: torch.Tensor, head_joint: int, pelvis_joint: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate a zero-global-rotation body about its pelvis, then move its head joint to ``head_cam``.
+
+    vertices ``(N, V, 3)``, joints ``(N, K, 3)``, global_rotmat ``(N, 3, 3)``, head_cam ``(N, 3)``.
+    """
+    pelvis = joints[:, pelvis_joint:pelvis_joint + 1]
+    rotate = global_rotmat.transpose(1, 2)
+    verts_rot = (vertices - pelvis) @ rotate + pelvis
+    joints_rot = (joints - pelvis) @ rotate + pelvis
+    shift = head_cam[:, None] - joints_rot[:, head_joint:head_joint + 1]
+    return verts_rot + shift, joints_rot + shift
+
+
+def head_position(loc_px: torch.Tensor, depth_m: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """``z K^-1 [u, v, 1]`` written out (no inverse): ``(N, 2)``, ``(N,)``, ``(N, 3, 3)`` -> ``(N, 3)``."""
+    x = (loc_px[:, 0] - K[:, 0, 2]) / K[:, 0, 0] * depth_m
+    y = (loc_px[:, 1] - K[:, 1, 2]) / K[:, 1, 1] * depth_m
+    return torch.stack([x, y, depth_m], dim=-1)
+
+
+def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, images: list[PreparedImage],
+                   shape_names: list[str] | None = None) -> list[ImageResult]:
+    """Turn a padded batch of raw persons into one :class:`ImageResult` per image."""
+    batch_idx, slot_idx = torch.nonzero(raw.valid, as_tuple=True)
+    decoded = {name: value[batch_idx, slot_idx] for name, value in raw.decoded.items()}
+    params = decode_body_params(layout, decoded)
+    K_net = torch.stack([torch.as_tensor(im.K_net, dtype=raw.loc_px.dtype) for im in images]).to(raw.loc_px.device)
+    loc_px = raw.loc_px[batch_idx, slot_idx]
+    head_cam = head_position(loc_px, raw.depth_m[batch_idx, slot_idx], K_net[batch_idx])
+    if len(batch_idx):
+        output = body(**params.body_params)
+        verts_cam, joints_cam = place_bodies(output.vertices, output.joints, params.global_rotmat, head_cam,
+                                             body.head_joint, body.pelvis_joint)
+    rotvecs = rotmat_to_rotvec(params.rotmats)
+    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, shape_names or [])
+               for im in images]
+    for n, (b, p) in enumerate(zip(batch_idx.tolist(), slot_idx.tolist())):
+        image = images[b]
+        K_orig = torch.as_tensor(image.K_orig, dtype=joints_cam.dtype, device=joints_cam.device)
+        person_params = {name: _as_numpy(rotmat_to_rotvec(value[n]) if value.shape[-2:] == (3, 3) else value[n])
+                         for name, value in params.body_params.items() if name != "global_orient"}
+        person_params["global_orient"] = _as_numpy(rotvecs[n, 0])
+        results[b].persons.append(Person(
+            score=float(raw.scores[b, p]),
+            loc=image.letterbox.points_to_orig(_as_numpy(loc_px[n]).astype(np.float64)).astype(np.float32),
+            transl=_as_numpy(head_cam[n]),
+            transl_pelvis=_as_numpy(joints_cam[n, body.pelvis_joint]),
+            rotvec=_as_numpy(rotvecs[n]),
+            betas=_as_numpy(params.betas[n]),
+            expression=_as_numpy(params.expression[n]),
+            vertices=_as_numpy(verts_cam[n]),
+            joints_3d=_as_numpy(joints_cam[n]),
+            joints_2d=_as_numpy(project(joints_cam[n], K_orig)),
+            params=person_params,
+        ))
+    for result in results:
+        if not result.persons:
+            result.message = "no person found above the detection threshold"
+    return results
+
+
+def _as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().float().cpu().numpy()

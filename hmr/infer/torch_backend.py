@@ -1,0 +1,41 @@
+"""Run the PyTorch network on prepared images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hmr.body.base import BodyModel
+from hmr.errors import HmrError
+from hmr.infer.decode import decode_persons
+from hmr.infer.preprocess import PreparedImage
+from hmr.infer.result import ImageResult
+from hmr.nn import HumanMeshNet, load_network
+
+
+class TorchBackend:
+    """A loaded network plus its body model; ``dtype`` applies to the network, the body stays fp32."""
+
+    def __init__(self, checkpoint: str | Path | HumanMeshNet, body: BodyModel, device: torch.device,
+                 dtype: torch.dtype = torch.float32) -> None:
+        network = checkpoint if isinstance(checkpoint, HumanMeshNet) else load_network(checkpoint)
+        if network.config.body_model != body.name:
+            raise HmrError(f"this checkpoint predicts {network.config.body_model!r} bodies, not {body.name!r}; "
+                           f"pass --body-model {network.config.body_model}")
+        self.network = network.to(device=device, dtype=dtype).eval()
+        self.body = body.to(device).eval()
+        self.device, self.dtype = device, dtype
+
+    @property
+    def img_size(self) -> int:
+        return self.network.config.img_size
+
+    @torch.inference_mode()
+    def predict_batch(self, images: list[PreparedImage], det_thresh: float, nms_kernel: int) -> list[ImageResult]:
+        pixels = torch.from_numpy(np.stack([im.pixels for im in images])).permute(0, 3, 1, 2).to(self.device)
+        K_net = torch.from_numpy(np.stack([im.K_net for im in images])).to(self.device, torch.float32)
+        raw = self.network(pixels, K_net.to(self.dtype), det_thresh, nms_kernel)
+        raw.decoded = {k: v.float() for k, v in raw.decoded.items()}
+        raw.loc_px, raw.depth_m, raw.scores = raw.loc_px.float(), raw.depth_m.float(), raw.scores.float()
+        return decode_persons(raw, self.network.layout, self.body, images)
