@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:  `make demo` (install, then run the main job)  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.hmr-installed
+IMAGE  ?= examples/astronaut.jpg
+OUT    ?= out
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch is pinned exactly (a looser range pulls gigabytes of CUDA wheels). mediapipe 0.10.14 is the last release
+# that bundles its models; its declared dependencies pull jax and opencv-contrib (which breaks opencv-python-headless
+# on uninstall), so it is installed without them and its real runtime needs are listed in requirements-fit.txt.
+$(STAMP): pyproject.toml requirements-fit.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e ".[all]" -r requirements-fit.txt
+	$(PIP) install -q --no-deps mediapipe==0.10.14
+	$(PY) -c "import torch, cv2, mediapipe, hmr; print('hmr installed: torch', torch.__version__)"
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/hmr predict $(IMAGE) --out $(OUT)
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache
