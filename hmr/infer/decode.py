@@ -33,8 +33,7 @@ def head_position(loc_px: torch.Tensor, depth_m: torch.Tensor, K: torch.Tensor) 
     return torch.stack([x, y, depth_m], dim=-1)
 
 
-def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, images: list[PreparedImage],
-                   shape_names: list[str] | None = None) -> list[ImageResult]:
+def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, images: list[PreparedImage]) -> list[ImageResult]:
     """Turn a padded batch of raw persons into one :class:`ImageResult` per image."""
     batch_idx, slot_idx = torch.nonzero(raw.valid, as_tuple=True)
     decoded = {name: value[batch_idx, slot_idx] for name, value in raw.decoded.items()}
@@ -47,14 +46,13 @@ def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, image
         verts_cam, joints_cam = place_bodies(output.vertices, output.joints, params.global_rotmat, head_cam,
                                              body.head_joint, body.pelvis_joint)
     rotvecs = rotmat_to_rotvec(params.rotmats)
-    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, shape_names or [])
+    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, list(layout.shape_names))
                for im in images]
     for n, (b, p) in enumerate(zip(batch_idx.tolist(), slot_idx.tolist())):
         image = images[b]
         K_orig = torch.as_tensor(image.K_orig, dtype=joints_cam.dtype, device=joints_cam.device)
         person_params = {name: _as_numpy(rotmat_to_rotvec(value[n]) if value.shape[-2:] == (3, 3) else value[n])
-                         for name, value in params.body_params.items() if name != "global_orient"}
-        person_params["global_orient"] = _as_numpy(rotvecs[n, 0])
+                         for name, value in params.full_params.items()}
         results[b].persons.append(Person(
             score=float(raw.scores[b, p]),
             loc=image.letterbox.points_to_orig(_as_numpy(loc_px[n]).astype(np.float64)).astype(np.float32),
