@@ -1,0 +1,162 @@
+"""Input checks and the merged triangle list that both rasterizers draw.
+
+Every person goes into one vertex/face list so a single depth test resolves occlusion between
+people. Flat shading is turned into smooth shading over unshared vertices that carry their face
+normal, so the rasterizers only know one shading path and cannot drift apart.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hmr.errors import HmrError
+
+# Faces with a vertex nearer than this are dropped before rasterizing. Both backends drop the same
+# faces (GL would otherwise clip them at its near plane, which the torch rasterizer does not do), so
+# their pictures agree.
+NEAR_M = 0.01
+
+# Lambert shading in the camera frame (OpenCV axes: -y is up, -z points back at the viewer): a
+# light above-left of the camera, plus ambient so faces turned away from it keep their colour.
+TO_LIGHT_CAM = (np.array([-0.3, -0.5, -1.0]) / np.linalg.norm([-0.3, -0.5, -1.0])).astype(np.float32)
+AMBIENT = 0.35
+DIFFUSE = 0.65
+
+
+@dataclass(frozen=True)
+class RasterScene:
+    """All persons as one indexed triangle list in the camera frame (OpenCV axes, metres).
+
+    ``verts_cam (N, 3)``, ``normals_cam (N, 3)`` unit, ``colors (N, 3)`` RGB in [0, 1] (the same
+    for every vertex of a person: the torch rasterizer reads one corner per face), all float32;
+    ``faces (F, 3)`` int32 indices into them, every vertex of every face at ``z >= NEAR_M``.
+    """
+
+    verts_cam: np.ndarray
+    normals_cam: np.ndarray
+    colors: np.ndarray
+    faces: np.ndarray
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.faces) == 0
+
+
+def to_numpy(x: Any, dtype: Any) -> np.ndarray:
+    """numpy or torch (any device, with grad) -> numpy array of ``dtype``."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+def _ndim(x: Any) -> int:
+    return x.ndim if hasattr(x, "ndim") else np.ndim(x)
+
+
+def check_meshes(meshes: Sequence[Any], faces: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Vertices ``(V_i, 3)`` float64 and faces ``(F_i, 3)`` int64 of each person.
+
+    ``faces`` is one ``(F, 3)`` array shared by every person (one body model) or a sequence with
+    one ``(F_i, 3)`` array per person.
+    """
+    verts_list = [to_numpy(v, np.float64) for v in meshes]
+    for i, verts in enumerate(verts_list):
+        if verts.ndim != 2 or verts.shape[1] != 3:
+            raise HmrError(f"mesh {i} has vertices of shape {verts.shape}; pass (V, 3) arrays in metres")
+    per_person = isinstance(faces, (list, tuple)) and all(_ndim(f) == 2 for f in faces)
+    if per_person and len(faces) != len(verts_list):
+        raise HmrError(f"got {len(faces)} face arrays for {len(verts_list)} meshes; pass one per mesh or one shared")
+    faces_list = [to_numpy(f, np.int64) for f in faces] if per_person else [to_numpy(faces, np.int64)] * len(verts_list)
+    for i, (verts, tris) in enumerate(zip(verts_list, faces_list, strict=True)):
+        if tris.ndim != 2 or tris.shape[1] != 3:
+            raise HmrError(f"faces of mesh {i} have shape {tris.shape}; pass (F, 3) vertex indices")
+        if len(tris) and (tris.min() < 0 or tris.max() >= len(verts)):
+            raise HmrError(f"faces of mesh {i} index vertex {tris.max()} but the mesh has {len(verts)}; "
+                           "pass the faces of the same body model")
+    return verts_list, faces_list
+
+
+def check_intrinsics(K: Any) -> np.ndarray:
+    """A pinhole ``(3, 3)`` matrix with last row ``[0, 0, 1]`` and positive focal lengths, as float64."""
+    K = to_numpy(K, np.float64)
+    if K.shape != (3, 3) or not np.allclose(K[2], (0, 0, 1)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise HmrError(f"K must be a (3, 3) pinhole matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]], got {K.tolist()}")
+    return K
+
+
+def check_colors(colors: Any, n_meshes: int) -> np.ndarray:
+    """``(P, 3)`` RGB as floats in [0, 1] or integers in [0, 255] -> float32 in [0, 1]."""
+    arr = to_numpy(colors, None)
+    if arr.shape != (n_meshes, 3):
+        raise HmrError(f"colors has shape {arr.shape}; pass one RGB triple per mesh, shape ({n_meshes}, 3)")
+    if np.issubdtype(arr.dtype, np.integer):
+        return (arr / 255.0).clip(0, 1).astype(np.float32)
+    arr = arr.astype(np.float32)
+    if arr.size and (not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1):
+        raise HmrError("float colors must lie in [0, 1]; pass uint8 values for the 0-255 range")
+    return arr
+
+
+def _face_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Unnormalised face normals (length = twice the area), ``(F, 3)``."""
+    corners = verts[tris]
+    e1 = corners[:, 1] - corners[:, 0]
+    e2 = corners[:, 2] - corners[:, 0]
+    return np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1],
+                     e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2],
+                     e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], axis=1)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Normalise rows; zero rows (isolated or degenerate geometry) face the camera instead."""
+    length = np.linalg.norm(vectors, axis=1, keepdims=True)
+    out = vectors / np.maximum(length, 1e-20)
+    out[length[:, 0] <= 1e-20] = (0.0, 0.0, -1.0)
+    return out
+
+
+def build_scene(verts_list: list[np.ndarray], faces_list: list[np.ndarray], colors: np.ndarray,
+                flat: bool) -> RasterScene:
+    """Merge persons into one :class:`RasterScene`, dropping faces that cannot be drawn.
+
+    Faces with a non-finite vertex or a vertex nearer than :data:`NEAR_M` (behind the camera) are
+    dropped. Smooth normals are area-weighted averages of the adjacent face normals.
+    """
+    parts_v, parts_n, parts_c, parts_f = [], [], [], []
+    offset = 0
+    for verts, tris, color in zip(verts_list, faces_list, colors, strict=True):
+        finite = np.isfinite(verts).all(axis=1)
+        if not finite.all():
+            tris = tris[finite[tris].all(axis=1)]
+            verts = np.where(finite[:, None], verts, 0.0)
+        verts = verts.astype(np.float32)
+        face_n = _face_normals(verts, tris)
+        in_front = (verts[:, 2] >= NEAR_M)[tris].all(axis=1)
+        if flat:
+            tris, face_n = tris[in_front], face_n[in_front]
+            verts = verts[tris].reshape(-1, 3)
+            normals = np.repeat(_unit(face_n), 3, axis=0)
+            tris = np.arange(len(verts)).reshape(-1, 3)
+        else:
+            corner_ids = tris.ravel()
+            summed = np.stack([np.bincount(corner_ids, weights=np.repeat(face_n[:, k], 3), minlength=len(verts))
+                               for k in range(3)], axis=1)
+            normals = _unit(summed)
+            tris = tris[in_front]
+        parts_v.append(verts)
+        parts_n.append(normals)
+        parts_c.append(np.broadcast_to(color, (len(verts), 3)))
+        parts_f.append(tris + offset)
+        offset += len(verts)
+    if not parts_v:
+        empty3 = np.zeros((0, 3), np.float32)
+        return RasterScene(empty3, empty3, empty3, np.zeros((0, 3), np.int32))
+    return RasterScene(
+        verts_cam=np.concatenate(parts_v).astype(np.float32),
+        normals_cam=np.concatenate(parts_n).astype(np.float32),
+        colors=np.concatenate(parts_c).astype(np.float32),
+        faces=np.concatenate(parts_f).astype(np.int32),
+    )
