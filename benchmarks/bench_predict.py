@@ -44,7 +44,7 @@ def bench_size(img_size: int, models_dir: Path, work: Path, runs: int, persons: 
     image = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(MULTIHMR_FIXTURE / "input_448.png").convert("RGB"))
     image = np.asarray(__import__("PIL.Image", fromlist=["Image"]).fromarray(image).resize((640, 480)))
     prepared = [predictor.prepare(image)]
-    pixels = torch.from_numpy(prepared[0].pixels).permute(2, 0, 1)[None].to(backend.device)
+    pixels = torch.from_numpy(prepared[0].pixels.copy()).permute(2, 0, 1)[None].to(backend.device)
     K = torch.from_numpy(prepared[0].K_net)[None].float().to(backend.device)
 
     with torch.inference_mode():
