@@ -1,0 +1,1 @@
+"""Dataset converters into the unified ``hmr.data`` format, and the ``hmr-data`` command."""

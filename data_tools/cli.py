@@ -1,0 +1,163 @@
+"""``hmr-data``: convert datasets into the unified format, inspect and verify the result.
+
+A thin layer over ``data_tools`` and ``hmr.data``: every subcommand is one library call, user
+mistakes (``HmrError``) print as one line, and a batch reports the files it had to skip.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from hmr.errors import HmrError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only results and errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from data_tools.registry import CONVERTERS
+
+    ap = argparse.ArgumentParser(prog="hmr-data", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("convert", help="convert one source dataset", description=(
+        "Convert a dataset from its original on-disk layout into OUT/NAME/. Rerunning continues where a "
+        "previous run stopped."))
+    p.add_argument("name", choices=sorted(CONVERTERS), metavar="NAME", help=f"one of: {', '.join(sorted(CONVERTERS))}")
+    p.add_argument("--src", required=True, type=Path, help="the dataset's root folder as downloaded")
+    p.add_argument("--out", required=True, type=Path, help="output root; the dataset goes to OUT/NAME/")
+    p.add_argument("--split", action="append", default=[], help="split(s) to convert (repeatable); default all")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--max-side", type=int, default=2000, help="downscale images whose long side exceeds this (px)")
+    p.add_argument("--models-dir", help="body-model folder (default $HMR_MODELS_DIR or ./models)")
+    p.add_argument("--shard-size-mb", type=float, default=1000.0, help="target shard size in MB (default 1000)")
+    p.add_argument("--limit", type=int, help="convert at most this many source images (for a quick look)")
+    _add_common(p)
+
+    p = sub.add_parser("convert-body", help="add a label version in another body model", description=(
+        "Fit another body model to every stored SMPL/SMPL-X person (on its skin vertices) and write the "
+        "result as a new label version, joined on instance_id; images are not rewritten."))
+    p.add_argument("dir", type=Path, help="a converted dataset folder, or the --out root of several")
+    p.add_argument("--to", required=True, choices=["skel", "smplx"],
+                   help="target body model: skel (from SMPL or SMPL-X), smplx (from SMPL)")
+    p.add_argument("--version", help="label version name (default '<to>-fit-v1')")
+    p.add_argument("--dataset", action="append", default=[], help="only these datasets (repeatable)")
+    p.add_argument("--split", action="append", default=[], help="only these splits (repeatable)")
+    p.add_argument("--models-dir", help="body-model folder (default $HMR_MODELS_DIR or ./models)")
+    p.add_argument("--device", default="cpu", help="torch device for the fit (cpu, cuda)")
+    p.add_argument("--iters", type=int, default=60, help="L-BFGS iterations per batch (default 60)")
+    p.add_argument("--batch-size", type=int, default=256, help="persons fitted together")
+    p.add_argument("--tolerance-mm", type=float, default=10.0, help="mean vertex error above which a fit "
+                   "is reported as not converged")
+    _add_common(p)
+
+    p = sub.add_parser("stats", help="counts per dataset/split/body model and missing fields")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_common(p)
+
+    p = sub.add_parser("show", help="contact sheet of images with meshes and keypoints drawn over them")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--n", type=int, default=16, help="number of images (default 16)")
+    p.add_argument("--out", type=Path, help="PNG to write (default DIR/contact_sheet.png)")
+    p.add_argument("--dataset", action="append", default=[])
+    p.add_argument("--split", action="append", default=[])
+    p.add_argument("--label-version", help="draw this label version instead of the base labels")
+    p.add_argument("--models-dir", help="body-model folder, to draw meshes (keypoints only without it)")
+    p.add_argument("--seed", type=int, default=0, help="which images to pick")
+    _add_common(p)
+
+    p = sub.add_parser("verify", help="check checksums, schemas and that every label's image is stored")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--no-checksums", action="store_true", help="check sizes only (fast)")
+    _add_common(p)
+
+    p = sub.add_parser("list", help="list the dataset converters")
+    _add_common(p)
+    return ap
+
+
+def _convert(a: argparse.Namespace) -> int:
+    from data_tools.driver import run_conversion
+    from data_tools.registry import get_converter
+
+    report = run_conversion(get_converter(a.name), a.src, a.out, a.split, a.workers, a.max_side, a.models_dir,
+                            int(a.shard_size_mb * 1e6), a.limit, a.quiet)
+    print(f"{report.dataset}: {report.converted} images converted, {report.already_done} already done, "
+          f"{len(report.failed)} failed -> {report.out_dir}")
+    for path, why in report.failed[:20]:
+        print(f"  failed: {path}: {why}", file=sys.stderr)
+    if len(report.failed) > 20:
+        print(f"  ... and {len(report.failed) - 20} more (listed in manifest.json)", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _convert_body(a: argparse.Namespace) -> int:
+    from data_tools.convert_body import convert_body
+
+    report = convert_body(a.dir, a.to, version=a.version, datasets=a.dataset, splits=a.split,
+                          models_dir=a.models_dir, device=a.device, iters=a.iters, batch_size=a.batch_size,
+                          tolerance_mm=a.tolerance_mm, quiet=a.quiet)
+    print(report.summary())
+    return 0
+
+
+def _stats(a: argparse.Namespace) -> int:
+    from hmr.data.stats import all_stats, format_stats
+
+    stats = all_stats(a.dir)
+    print(json.dumps(stats, indent=1) if a.json else format_stats(stats))
+    return 0
+
+
+def _show(a: argparse.Namespace) -> int:
+    from data_tools.show import contact_sheet
+
+    out = contact_sheet(a.dir, a.out or a.dir / "contact_sheet.png", n=a.n, datasets=a.dataset, splits=a.split,
+                        label_version=a.label_version, models_dir=a.models_dir, seed=a.seed)
+    print(out)
+    return 0
+
+
+def _verify(a: argparse.Namespace) -> int:
+    from hmr.data.verify import verify_dataset
+
+    report = verify_dataset(a.dir, checksums=not a.no_checksums)
+    for line in report.problems:
+        print(line)
+    print(f"{'OK' if report.ok else 'FAILED'}: {report.checked_files} files, {report.checked_images} images, "
+          f"{report.checked_instances} persons checked, {len(report.problems)} problems")
+    return 0 if report.ok else 1
+
+
+def _list(a: argparse.Namespace) -> int:
+    from data_tools.registry import CONVERTERS, get_converter
+
+    for name in CONVERTERS:
+        c = get_converter(name)
+        print(f"{name:<16} {c.description}")
+    return 0
+
+
+_COMMANDS = {"convert": _convert, "convert-body": _convert_body, "stats": _stats, "show": _show,
+             "verify": _verify, "list": _list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except HmrError as e:
+        print(f"hmr-data: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hmr-data: interrupted; rerun the same command to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from data_sources.checks import check_bodies
+from data_sources.make_3dpw import OPENPOSE_FROM_SMPL, make_3dpw
+
+from data_tools.cli import main
+from data_tools.convert_3dpw import ThreeDPW
+from data_tools.driver import run_conversion
+from hmr.data.camera import project
+from hmr.data.reader import IndexedDataset
+from hmr.errors import HmrError
+
+
+@pytest.fixture(scope="module")
+def src_3dpw(tmp_path_factory, models_dir):
+    root = tmp_path_factory.mktemp("3dpw_src")
+    return root, make_3dpw(root, models_dir)
+
+
+@pytest.mark.parametrize("max_side", [2000, 96])
+def test_3dpw_roundtrip(src_3dpw, models_dir, tmp_path, max_side):
+    src, expected = src_3dpw
+    report = run_conversion(ThreeDPW(), src, tmp_path, max_side=max_side, models_dir=models_dir, quiet=True)
+    assert report.converted == 6 and not report.failed
+    src_size = {k: (108, 192) for k in expected}
+    assert check_bodies(tmp_path, expected, models_dir, src_size) == 10
+    ds = IndexedDataset(tmp_path)
+    sample = ds.get("3dpw/train/courtyard_walk_00__image_00000")
+    assert max(sample["img_w"], sample["img_h"]) == min(max_side, 192)
+    person = sample["persons"][0]
+    summary = (person.gender, person.body_model, person.num_betas, person.kp2d_format)
+    assert summary == ("male", "smpl", 10, "openpose18")
+    assert sample["persons"][1].gender == "female"
+    # the stored 2D detections land where the stored body's joints project
+    kp3d = person.kp3d[:, :3]
+    np.testing.assert_allclose(person.kp2d[:, :2], project(kp3d[OPENPOSE_FROM_SMPL], sample["K"]), atol=1.0)
+    # box inside the image, around the body
+    x0, y0, x1, y1 = person.bbox_xyxy
+    assert 0 <= x0 < x1 < sample["img_w"] and 0 <= y0 < y1 < sample["img_h"]
+
+
+def test_3dpw_split_filter_and_py2_pickle_needs_latin1(src_3dpw, models_dir, tmp_path):
+    src, _ = src_3dpw
+    report = run_conversion(ThreeDPW(), src, tmp_path, splits=["test"], models_dir=models_dir, quiet=True)
+    assert report.converted == 3
+    assert IndexedDataset(tmp_path).keys[0].startswith("3dpw/test/")
+
+
+def test_3dpw_wrong_folder_names_missing_file(tmp_path, capsys):
+    (tmp_path / "imageFiles").mkdir()
+    with pytest.raises(HmrError, match="sequenceFiles is missing"):
+        ThreeDPW().check_source(tmp_path)
+    assert main(["convert", "3dpw", "--src", str(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sequenceFiles is missing" in err
