@@ -5,11 +5,10 @@ sin(theta) and breaks down near pi (off by > 1e3 in float32 at pi - 3e-4).
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import roma
 import torch
+
+from hmr.camera import intrinsics_from_fov  # noqa: F401  (kept importable here with the other camera maths)
 
 
 def rot6d_to_rotmat(x: torch.Tensor) -> torch.Tensor:
@@ -39,12 +38,6 @@ def rotmat_to_rotvec(rotmat: torch.Tensor) -> torch.Tensor:
 def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
     """``(..., 3) -> (..., 3, 3)``."""
     return roma.rotvec_to_rotmat(rotvec)
-
-
-def intrinsics_from_fov(width: int, height: int, fov_deg: float = 60.0) -> np.ndarray:
-    """Pinhole K with ``fov_deg`` across the longer image side, principal point at the centre."""
-    focal = max(width, height) / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
-    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]], np.float64)
 
 
 def project(points_cam: torch.Tensor, K: torch.Tensor) -> torch.Tensor:

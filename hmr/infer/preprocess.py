@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hmr.errors import HmrError
-from hmr.geometry import intrinsics_from_fov
+from hmr.camera import intrinsics_from_fov
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
 
@@ -56,16 +56,21 @@ class Letterbox:
 
 @dataclass
 class PreparedImage:
-    """One image ready for a backend. ``pixels`` is ``(S, S, 3)`` uint8 RGB; ``display`` is the image
-    to draw on (the original, or a downscaled copy for huge inputs with ``K_display`` to match)."""
+    """One image ready for a backend. ``pixels`` is the ``(S, S, 3)`` uint8 RGB network input (None for
+    backends that work on the whole image); ``display`` is the image itself (a downscaled copy for huge
+    inputs, with ``K_display`` to match), to fit keypoints on and to draw on."""
 
-    pixels: np.ndarray
     letterbox: Letterbox
     K_orig: np.ndarray
-    K_net: np.ndarray
     display: np.ndarray
     K_display: np.ndarray
+    pixels: np.ndarray | None = None
+    K_net: np.ndarray | None = None
     name: str = ""
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.letterbox.image_size
 
 
 def load_image(image: ImageInput) -> Image.Image:
@@ -133,9 +138,9 @@ def resolve_K(width: int, height: int, K: np.ndarray | None = None, fov: float |
     return intrinsics_from_fov(width, height, 60.0 if fov is None else fov)
 
 
-def prepare(image: ImageInput, net_size: int, K: np.ndarray | None = None, fov: float | None = None,
+def prepare(image: ImageInput, net_size: int | None, K: np.ndarray | None = None, fov: float | None = None,
             name: str = "") -> PreparedImage:
-    """Load, then resize-to-fit and pad (centred, black) to ``net_size``; K for both frames.
+    """Load, then resize-to-fit and pad (centred, black) to ``net_size`` (skipped when None); K for both frames.
 
     ``image_size`` and ``K_orig`` refer to the image as a user sees it (after EXIF rotation). A JPEG
     larger than 4096 px is decoded at reduced scale; K is rescaled so results stay in the original
@@ -150,13 +155,15 @@ def prepare(image: ImageInput, net_size: int, K: np.ndarray | None = None, fov: 
         pil = pil.resize((max(1, round(pil.size[0] * ratio)), max(1, round(pil.size[1] * ratio))), Image.BILINEAR)
         display_scale = pil.size[0] / true_size[0], pil.size[1] / true_size[1]
     K_display = np.diag([display_scale[0], display_scale[1], 1.0]) @ K_orig
-    letterbox = Letterbox.fit(*true_size, net_size)
-    display_box = Letterbox.fit(*pil.size, net_size)
-    resized = pil.resize(display_box.resized_size, Image.BICUBIC) if pil.size != display_box.resized_size else pil
-    canvas = Image.new("RGB", (net_size, net_size), (0, 0, 0))
-    canvas.paste(resized, display_box.pad_xy)
-    return PreparedImage(np.asarray(canvas), letterbox, K_orig, letterbox.K_to_net(K_orig), np.asarray(pil),
-                         K_display, name)
+    letterbox = Letterbox.fit(*true_size, net_size or max(true_size))
+    prepared = PreparedImage(letterbox, K_orig, np.asarray(pil), K_display, name=name)
+    if net_size:
+        display_box = Letterbox.fit(*pil.size, net_size)
+        resized = pil.resize(display_box.resized_size, Image.BICUBIC) if pil.size != display_box.resized_size else pil
+        canvas = Image.new("RGB", (net_size, net_size), (0, 0, 0))
+        canvas.paste(resized, display_box.pad_xy)
+        prepared.pixels, prepared.K_net = np.asarray(canvas), letterbox.K_to_net(K_orig)
+    return prepared
 
 
 def _true_size(image: ImageInput, pil: Image.Image) -> tuple[int, int]:

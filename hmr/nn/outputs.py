@@ -124,7 +124,8 @@ def _decode_skel(decoded: dict[str, torch.Tensor]) -> BodyParams:
 
 
 def _decode_anny(decoded: dict[str, torch.Tensor]) -> BodyParams:
-    rotmats = rot6d_to_rotmat(decoded["pose"].reshape(len(decoded["pose"]), -1, 6))
+    pose = decoded["pose"]
+    rotmats = rot6d_to_rotmat(pose.reshape(len(pose), pose.shape[-1] // 6, 6))
     low = decoded["shape"].new_tensor([low for low, _, _ in ANNY_PHENOTYPES.values()])
     high = decoded["shape"].new_tensor([high for _, high, _ in ANNY_PHENOTYPES.values()])
     phenotypes = low + (high - low) * torch.sigmoid(decoded["shape"])

@@ -71,3 +71,13 @@ def test_skel_pose_layout_roundtrip():
     decoded = decode_body_params(layout, {"pose": raw, "shape": torch.zeros(4, 10)})
     assert torch.allclose(decoded.full_params["poses"], poses, atol=1e-5)
     assert (decoded.body_params["poses"][:, list(BALL_JOINT_DOFS[0])] == 0).all()
+
+
+@pytest.mark.parametrize("body_model", ["smplx", "skel", "anny"])
+def test_batch_without_persons(body_model, fake_models_dir, image):
+    from hmr import Predictor
+
+    predictor = Predictor(tiny(body_model), models_dir=fake_models_dir, device="cpu")
+    results = predictor.predict([image, image], det_thresh=1.0)
+    assert [len(r) for r in results] == [0, 0] and all(r.message for r in results)
+    assert results[0].stacked()["vertices"].shape[0] == 0

@@ -1,0 +1,85 @@
+"""``hmr video INPUT... --out DIR``: per video an overlay ``.mp4`` and a ``_tracks.npz``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from hmr.cli.common import add_predictor_args, expand_inputs, intrinsics_from_args, output_stems, \
+    predictor_from_args
+from hmr.errors import HmrError
+from hmr.video.decode import VIDEO_SUFFIXES
+from hmr.video.pipeline import VideoOptions, VideoPipeline
+from hmr.video.smoothing import DEFAULT_STRENGTH
+
+log = logging.getLogger("hmr")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "video", help="recover, track and smooth 3D bodies in videos",
+        description="Recover every person in every frame, give each a persistent track id and smooth it over "
+                    "time. Writes <stem>.mp4 (overlay, same frames and timing as the input) and "
+                    "<stem>_tracks.npz per video into --out; videos whose outputs exist are skipped.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders or glob patterns")
+    parser.add_argument("--out", default="out", help="output folder (default ./out)")
+    frames = parser.add_argument_group("frames")
+    frames.add_argument("--stride", type=int, default=1, help="process every N-th frame (default 1)")
+    frames.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="first time to process")
+    frames.add_argument("--end", type=float, metavar="SECONDS", help="time to stop at (default: the end)")
+    tracking = parser.add_argument_group("tracking and smoothing")
+    tracking.add_argument("--max-persons", type=int, help="keep the N highest-scoring persons per frame")
+    tracking.add_argument("--smooth", type=float, default=DEFAULT_STRENGTH,
+                          help=f"temporal smoothing strength, 0 = off (default {DEFAULT_STRENGTH})")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--no-render", action="store_true", help="write only the _tracks.npz (no overlay video)")
+    outputs.add_argument("--save-meshes", action="store_true",
+                         help="also store every frame's mesh vertices (and the faces) in the _tracks.npz")
+    outputs.add_argument("--overwrite", action="store_true", help="redo videos whose outputs already exist")
+    add_predictor_args(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    files, problems = expand_inputs(args.inputs, VIDEO_SUFFIXES)
+    for problem in problems:
+        print(f"hmr video: skipped {problem}", file=sys.stderr)
+    if not files:
+        raise HmrError("no input videos found; pass video files, folders or globs")
+    K = intrinsics_from_args(args)
+    if K is not None and args.fov is not None:
+        raise HmrError("give either --fov or --intrinsics, not both")
+    options = VideoOptions(batch_size=args.batch_size, stride=args.stride, start_s=args.start, end_s=args.end,
+                           max_persons=args.max_persons, smooth=args.smooth, K=K, save_meshes=args.save_meshes,
+                           overwrite=args.overwrite, progress=not args.quiet)
+    predictor = predictor_from_args(args)
+
+    def predict_batch(frames, K_frames):
+        return predictor.predict(frames, K=K_frames, fov=args.fov, det_thresh=args.det_thresh, nms_kernel=args.nms)
+
+    def render(image, result):
+        return result.render_overlay(image)
+
+    pipeline = VideoPipeline(predict_batch, options, None if args.no_render else render, _param_kinds(predictor))
+    reports = pipeline.run(files, Path(args.out), output_stems(files))
+    for report in reports:
+        if report.status == "failed":
+            print(f"hmr video: skipped {report.error}" if str(report.source) in report.error
+                  else f"hmr video: skipped {report.source}: {report.error}", file=sys.stderr)
+        elif report.status == "skipped":
+            log.info("%s: outputs exist, skipped (--overwrite to redo)", report.source)
+        else:
+            log.info("%s: %d frames, %d tracks, %.1f frames/s%s", report.source, report.frames, report.tracks,
+                     report.frames / max(report.seconds, 1e-9),
+                     "".join(f"; warning: {w}" for w in report.warnings))
+    failed = sum(r.status == "failed" for r in reports) + len(problems)
+    log.info("%d done, %d skipped, %d failed; outputs in %s", sum(r.status == "done" for r in reports),
+             sum(r.status == "skipped" for r in reports), failed, args.out)
+    return 1 if failed else 0
+
+
+def _param_kinds(predictor) -> dict[str, str]:
+    """Kinds (rotvec, angle, real, bounded) of the body model's parameter blocks, so the smoother
+    treats ``Person.params`` on the right manifold."""
+    return {name: spec.kind for name, spec in predictor.param_specs.items()}
