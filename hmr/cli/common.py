@@ -17,7 +17,10 @@ def add_predictor_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoint", help="network weights: a Multi-HMR .pt, an hmr .safetensors, or an .onnx "
                                             "with --backend onnx (default: the open keypoint-fitting pipeline)")
     group.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="runtime for the network")
-    group.add_argument("--body-model", help="smplx, smpl, skel or anny (default: what the checkpoint predicts)")
+    group.add_argument("--body-model", help="smplx, smpl, skel or anny (default: what the checkpoint predicts; "
+                                            "anny without a checkpoint)")
+    group.add_argument("--refine", action="store_true",
+                       help="polish a network's prediction by fitting it to detected keypoints (needs --checkpoint)")
     group.add_argument("--models-dir", help="folder with body-model files (default: $HMR_MODELS_DIR, then ./models)")
     group.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     group.add_argument("--batch-size", type=int, default=4, help="images per network call (default 4)")
@@ -34,7 +37,7 @@ def predictor_from_args(args: argparse.Namespace):
     from hmr.infer.predictor import Predictor
 
     return Predictor(checkpoint=args.checkpoint, body_model=args.body_model, models_dir=args.models_dir,
-                     device=args.device, backend=args.backend, batch_size=args.batch_size)
+                     device=args.device, backend=args.backend, batch_size=args.batch_size, refine=args.refine)
 
 
 def intrinsics_from_args(args: argparse.Namespace) -> np.ndarray | None:

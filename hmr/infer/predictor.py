@@ -7,20 +7,20 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from hmr.errors import HmrError
 from hmr.infer.preprocess import ImageInput, PreparedImage, prepare
 from hmr.infer.result import ImageResult
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-NO_CHECKPOINT_HELP = ("no checkpoint given: pass --checkpoint with a Multi-HMR .pt or an hmr .safetensors file "
-                      "(see weights/README.md)")
+DTYPES = ("float32", "float16", "bfloat16")
+BACKENDS = ("torch", "onnx")
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
+def resolve_device(device="auto"):
     """``auto`` picks CUDA when available; asking for an absent CUDA is a clear error, not a crash."""
+    import torch
+
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -46,33 +46,59 @@ class FileResult:
 class Predictor:
     """Images in, persons out (camera frame of each original image, metres).
 
-    ``checkpoint``: a Multi-HMR ``.pt``, our ``.safetensors``, or a loaded ``HumanMeshNet``.
-    ``body_model`` defaults to the one the checkpoint predicts.
+    ``checkpoint``: a Multi-HMR ``.pt``, our ``.safetensors``, or a loaded ``HumanMeshNet``; without one,
+    the open keypoint-fitting pipeline (:mod:`hmr.fit`) runs, with the Anny body by default.
+    ``body_model`` defaults to the one the checkpoint predicts. ``refine`` polishes a network's
+    2D alignment with the fitter.
     """
 
     def __init__(self, checkpoint: str | os.PathLike | None = None, body_model: str | None = None,
-                 models_dir: str | os.PathLike | None = None, device: str | torch.device = "auto",
-                 dtype: str | torch.dtype = "float32", backend: str = "torch", batch_size: int = 4) -> None:
-        from hmr.body import load_body_model
-
-        self.device = resolve_device(device)
-        self.dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
+                 models_dir: str | os.PathLike | None = None, device: str = "auto", dtype: str = "float32",
+                 backend: str = "torch", batch_size: int = 4, refine: bool = False,
+                 onnx_path: str | os.PathLike | None = None) -> None:
         self.batch_size = max(1, int(batch_size))
-        if backend != "torch":
-            raise HmrError(f"unknown backend {backend!r}; use torch")
-        if checkpoint is None:
-            raise HmrError(NO_CHECKPOINT_HELP)
-        from hmr.infer.torch_backend import TorchBackend
-        from hmr.nn import HumanMeshNet, load_network
+        if backend not in BACKENDS:
+            raise HmrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        if backend == "onnx":
+            checkpoint = onnx_path or checkpoint
+            if checkpoint is None:
+                raise HmrError("--backend onnx needs --checkpoint MODEL.onnx (made by `hmr export onnx`)")
+            from hmr.infer.onnx_backend import OnnxBackend
 
-        network = checkpoint if isinstance(checkpoint, HumanMeshNet) else load_network(checkpoint)
-        body = load_body_model(body_model or network.config.body_model, models_dir=models_dir)
-        self.backend = TorchBackend(network, body, self.device, self.dtype)
-        self.body_model = body.name
+            self.backend = OnnxBackend(checkpoint, device=str(device), body_model=body_model, models_dir=models_dir)
+        elif checkpoint is None:
+            if refine:
+                raise HmrError("--refine improves a network's prediction: pass --checkpoint too")
+            from hmr.infer.fit_backend import FitBackend
+
+            self.backend = FitBackend(body_model or "anny", models_dir)
+        else:
+            from hmr.infer.torch_backend import TorchBackend
+
+            if dtype not in DTYPES:
+                raise HmrError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+            self.backend = TorchBackend(checkpoint, body_model, models_dir, resolve_device(device), dtype)
+        self.refiner = None
+        if refine:
+            from hmr.infer.fit_backend import FitBackend
+
+            self.refiner = FitBackend(self.backend.body_name, models_dir)
+        self.body_model = self.backend.body_name
+
+    def _run(self, images: list[PreparedImage], det_thresh: float, nms_kernel: int) -> list[ImageResult]:
+        results = self.backend.predict_batch(images, det_thresh, nms_kernel)
+        return self.refiner.refine(images, results) if self.refiner is not None else results
 
     @property
     def faces(self) -> np.ndarray:
-        return self.backend.body.faces
+        return self.backend.faces
+
+    @property
+    def param_specs(self) -> dict:
+        """The body model's parameter blocks (name -> :class:`hmr.body.ParamSpec`), e.g. to smooth each right."""
+        from hmr.body import param_layout
+
+        return dict(param_layout(self.body_model))
 
     def predict(self, images: ImageInput | Sequence[ImageInput], K: np.ndarray | Sequence[np.ndarray] | None = None,
                 fov: float | None = None, det_thresh: float = 0.3, nms_kernel: int = 3,
@@ -91,7 +117,7 @@ class Predictor:
             for start in range(0, len(image_list), self.batch_size):
                 chunk = [self.prepare(im, K_list[start + i], fov)
                          for i, im in enumerate(image_list[start:start + self.batch_size])]
-                results.extend(self.backend.predict_batch(chunk, det_thresh, nms_kernel))
+                results.extend(self._run(chunk, det_thresh, nms_kernel))
                 bar.update(len(chunk))
         return results[0] if single else results
 
@@ -123,7 +149,7 @@ class Predictor:
                      bar: tqdm) -> Iterator[FileResult]:
         if not pending:
             return
-        results = self.backend.predict_batch([prepared for _, prepared in pending], det_thresh, nms_kernel)
+        results = self._run([prepared for _, prepared in pending], det_thresh, nms_kernel)
         bar.update(len(pending))
         for (path, prepared), result in zip(pending, results):
             yield FileResult(path, result, prepared.display, prepared.K_display)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr.body.base import BodyModel
+from hmr.body import load_body_model
 from hmr.errors import HmrError
 from hmr.infer.decode import decode_persons
 from hmr.infer.preprocess import PreparedImage
@@ -17,15 +17,19 @@ from hmr.nn import HumanMeshNet, load_network
 class TorchBackend:
     """A loaded network plus its body model; ``dtype`` applies to the network, the body stays fp32."""
 
-    def __init__(self, checkpoint: str | Path | HumanMeshNet, body: BodyModel, device: torch.device,
-                 dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, checkpoint: str | Path | HumanMeshNet, body_model: str | None = None,
+                 models_dir: str | Path | None = None, device: torch.device = torch.device("cpu"),
+                 dtype: str = "float32") -> None:
         network = checkpoint if isinstance(checkpoint, HumanMeshNet) else load_network(checkpoint)
+        body = load_body_model(body_model or network.config.body_model, models_dir=models_dir)
         if network.config.body_model != body.name:
             raise HmrError(f"this checkpoint predicts {network.config.body_model!r} bodies, not {body.name!r}; "
                            f"pass --body-model {network.config.body_model}")
-        self.network = network.to(device=device, dtype=dtype).eval()
+        self.dtype = getattr(torch, dtype)
+        self.network = network.to(device=device, dtype=self.dtype).eval()
         self.body = body.to(device).eval()
-        self.device, self.dtype = device, dtype
+        self.device = device
+        self.body_name, self.faces = body.name, body.faces
 
     @property
     def img_size(self) -> int:
