@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.hmr-installed
-IMAGE  ?= examples/astronaut.jpg
+IMAGE  ?= examples/lab_three_people.jpg
 OUT    ?= out
 
 .PHONY: install demo test bench clean
