@@ -94,6 +94,17 @@ class Predictor:
         return self.backend.faces
 
     @property
+    def body(self):
+        """The body model (:class:`hmr.body.BodyModel`) behind the results, or None when it lives inside an
+        ONNX graph."""
+        return self.backend.body
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: a torch device, or the ONNX Runtime execution provider in use."""
+        return str(self.backend.device)
+
+    @property
     def param_specs(self) -> dict:
         """The body model's parameter blocks (name -> :class:`hmr.body.ParamSpec`), e.g. to smooth each right."""
         from hmr.body import param_layout

@@ -11,6 +11,8 @@ The y axis is not flipped, so framebuffer row 0 read back by ``glReadPixels`` is
 """
 from __future__ import annotations
 
+import importlib
+
 import concurrent.futures
 import os
 import threading
@@ -83,12 +85,25 @@ def projection_matrix(K: np.ndarray, height: int, width: int, near_m: float, far
     return proj
 
 
+def _load_triton_first() -> None:
+    """Import triton (torch's compiler, which timm imports) before Mesa's EGL driver is loaded.
+
+    Mesa's llvmpipe and triton each bring their own LLVM; whichever loads second must be triton's,
+    or the process segfaults when a network is built after an overlay was drawn.
+    """
+    try:
+        importlib.import_module("triton")
+    except ImportError:
+        pass
+
+
 class _Renderer:
     """The GL objects; every method runs on the executor's single thread."""
 
     def __init__(self) -> None:
         import moderngl
 
+        _load_triton_first()
         self.moderngl = moderngl
         self.ctx = moderngl.create_standalone_context(backend="egl", require=330)
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)

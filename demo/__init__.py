@@ -1,0 +1,1 @@
+"""The Gradio web demo: ``hmr demo`` or ``python demo/app.py``; :func:`demo.app.build_app` builds it."""
