@@ -109,7 +109,7 @@ def test_live_tab_streams_the_webcam_and_shows_frames_per_second(browser, demo_s
 
     page.wait_for_function(
         "() => { const m = (document.querySelector('#live-fps')?.innerText || '').match(/([0-9.]+) frames\\/s/);"
-        " return m && parseFloat(m[1]) > 0; }", timeout=90_000)
+        " return m && parseFloat(m[1]) > 0; }", timeout=240_000)
     fps_line = page.inner_text("#live-fps")
     assert re.search(r"\d+ person\(s\), \d+x\d+ px", fps_line), fps_line
     page.wait_for_function("[...document.querySelectorAll('#live-output img')].some(img => img.naturalWidth > 0)",
