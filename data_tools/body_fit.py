@@ -227,9 +227,18 @@ def fit_to_vertices(target, source_verts: torch.Tensor, init: dict[str, torch.Te
 
 def pose_target_model(kind: str, gender: str, params: dict[str, np.ndarray], models_dir: str | Path | None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Camera-frame vertices (V, 3) and faces of a stored SKEL label (as written by convert-body)."""
+    """Camera-frame vertices (V, 3) and faces of a stored SKEL or Anny label (as written by convert-body)."""
+    if kind == "anny":
+        from hmr.body import load_body_model
+
+        body = load_body_model("anny")
+        tensors = {k: torch.as_tensor(np.asarray(v, np.float32)).reshape(1, -1) for k, v in params.items()}
+        transl = tensors.pop("transl", torch.zeros(1, 3))
+        with torch.no_grad():
+            vertices = body(**tensors).vertices[0] + transl[0]
+        return vertices.numpy().astype(np.float64), np.asarray(body.faces, np.int64)
     if kind != "skel":
-        raise HmrError(f"drawing {kind} labels is not supported; convert them to skel, smpl or smplx")
+        raise HmrError(f"drawing {kind} labels is not supported; convert them to skel, anny, smpl or smplx")
     target = SkelTarget(BodyBank(models_dir).models_dir, gender, "cpu")
     tensors = {k: torch.as_tensor(np.asarray(v, np.float32)).reshape(1, -1) for k, v in params.items()}
     with torch.no_grad():

@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Fit another body model to every stored SMPL/SMPL-X person (on its skin vertices) and write the "
         "result as a new label version, joined on instance_id; images are not rewritten."))
     p.add_argument("dir", type=Path, help="a converted dataset folder, or the --out root of several")
-    p.add_argument("--to", required=True, choices=["skel", "smplx"],
-                   help="target body model: skel (from SMPL or SMPL-X), smplx (from SMPL)")
+    p.add_argument("--to", required=True, choices=["skel", "smplx", "anny"],
+                   help="target body model: skel or anny (from SMPL or SMPL-X), smplx (from SMPL)")
     p.add_argument("--version", help="label version name (default '<to>-fit-v1')")
     p.add_argument("--dataset", action="append", default=[], help="only these datasets (repeatable)")
     p.add_argument("--split", action="append", default=[], help="only these splits (repeatable)")
@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for the fit (cpu, cuda)")
     p.add_argument("--iters", type=int, default=60, help="L-BFGS iterations per batch (default 60)")
     p.add_argument("--batch-size", type=int, default=256, help="persons fitted together")
-    p.add_argument("--tolerance-mm", type=float, default=10.0, help="mean vertex error above which a fit "
-                   "is reported as not converged")
+    p.add_argument("--tolerance-mm", type=float, default=10.0, help="mean vertex error (anny: symmetric "
+                   "surface distance) above which a fit is reported as not converged")
     _add_common(p)
 
     p = sub.add_parser("stats", help="counts per dataset/split/body model and missing fields")

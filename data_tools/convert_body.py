@@ -1,11 +1,12 @@
 """``hmr-data convert-body``: new label versions in another body model, fitted on the skin.
 
 For every stored person with SMPL / SMPL-X parameters, the source mesh is posed in the camera
-frame and the target model (SKEL, or SMPL-X for SMPL sources) is fitted to it. The result is
-written as a label version (``labels/<version>/<shard>.parquet``) joined on ``instance_id``; the
-images and base labels are not touched. Shards whose version part exists are skipped, so a rerun
-continues. Fits whose mean vertex error exceeds the tolerance are kept with ``has_params`` false
-and listed in the report.
+frame and the target model (SKEL or Anny, or SMPL-X for SMPL sources) is fitted to it. The
+result is written as a label version (``labels/<version>/<shard>.parquet``) joined on
+``instance_id``; the images and base labels are not touched. Shards whose version part exists are
+skipped, so a rerun continues. Fits whose mean vertex error (for Anny, which has no vertex
+correspondence: the symmetric surface distance) exceeds the tolerance are kept with
+``has_params`` false and listed in the report.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import torch
 from tqdm import tqdm
 
 from data_tools.bodies import POSE_SIZES, BodyBank, model_file
-from data_tools.body_fit import TARGETS, correspondence, fit_to_vertices, map_vertices, shape_from_rest
+from data_tools.body_fit import TARGETS as SKIN_TARGETS
+from data_tools.body_fit import correspondence, fit_to_vertices, map_vertices, shape_from_rest
+from data_tools.body_fit_anny import ANNY_METHOD, AnnyTarget, fit_anny
 from hmr.data.labels import read_rows
 from hmr.data.layout import find_datasets, parse_shard_stem
 from hmr.data.manifest import write_manifest
@@ -27,7 +30,8 @@ from hmr.data.schema import PersonLabel
 from hmr.data.writer import file_sha256, write_label_version
 from hmr.errors import HmrError
 
-SOURCES = {"skel": ("smpl", "smplx"), "smplx": ("smpl",)}
+TARGETS = {**SKIN_TARGETS, "anny": AnnyTarget}
+SOURCES = {"skel": ("smpl", "smplx"), "smplx": ("smpl",), "anny": ("smpl", "smplx")}
 
 
 @dataclass
@@ -44,7 +48,8 @@ class BodyConversionReport:
                  f"{len(self.not_converged)} did not converge, {self.parts_done_before} shard parts already done"]
         if self.errors_mm:
             e = np.asarray(self.errors_mm)
-            lines.append(f"  mean vertex error: median {np.median(e):.1f} mm, 95th pct {np.percentile(e, 95):.1f} mm, "
+            metric = "surface distance" if self.target == "anny" else "vertex error"
+            lines.append(f"  mean {metric}: median {np.median(e):.1f} mm, 95th pct {np.percentile(e, 95):.1f} mm, "
                          f"max {e.max():.1f} mm")
         lines += [f"  not converged: {iid} ({err:.1f} mm)" for iid, err in self.not_converged[:20]]
         return "\n".join(lines)
@@ -92,9 +97,13 @@ class _Fitter:
     def fit(self, rows: list[dict[str, Any]], iters: int) -> tuple[list[dict[str, np.ndarray]], np.ndarray, str]:
         kind, gender, flat = rows[0]["body_model"], rows[0]["gender"], bool(rows[0]["flat_hand_mean"])
         src = _stack(rows, kind)
-        verts, _ = self.bank.forward(kind, gender, src, flat)
-        corr = self.corr(kind, gender, src["betas"].shape[1], flat)
+        verts, joints = self.bank.forward(kind, gender, src, flat)
         target = self.target(gender)
+        if self.to == "anny":  # no vertex correspondence: joints first, then skin to skin
+            faces = np.asarray(self.bank.model(kind, gender, src["betas"].shape[1], flat).faces, np.int64)
+            params, err = fit_anny(target, verts, faces, joints, src["global_orient"], iters)
+            return [target.label_params(params, i) for i in range(len(rows))], err, target.gender
+        corr = self.corr(kind, gender, src["betas"].shape[1], flat)
         rest_src = {k: v for k, v in src.items() if k in ("betas", "expression")}
         rest, _ = self.bank.forward(kind, gender, rest_src, flat)
         init = target.init_params(src)
@@ -132,7 +141,8 @@ def convert_body(root: str | Path, to: str, version: str | None = None, datasets
                     labels, errors, gender = fitter.fit(chunk, iters)
                     for row, params, err in zip(chunk, labels, errors):
                         ok = bool(err <= tolerance_mm)
-                        label = PersonLabel(body_model=to, gender=gender, num_betas=10, flat_hand_mean=True,
+                        label = PersonLabel(body_model=to, gender=gender, num_betas=0 if to == "anny" else 10,
+                                            flat_hand_mean=True,
                                             params=params, has_params=ok, has_betas=ok, has_transl=row["has_transl"],
                                             pgt_source=f"{row['body_model']}-to-{to}-fit", pgt_version=version,
                                             fit_error_mm=float(err))
@@ -144,6 +154,7 @@ def convert_body(root: str | Path, to: str, version: str | None = None, datasets
             write_label_version(layout, stem, version, out)
         files = {t.model_path.name: file_sha256(t.model_path) for t in fitter._targets.values()}
         write_manifest(layout, label_version_info={version: {
-            "target_body_model": to, "method": "L-BFGS on corresponding skin vertices", "iters": iters,
+            "target_body_model": to, "iters": iters,
+            "method": ANNY_METHOD if to == "anny" else "L-BFGS on corresponding skin vertices",
             "tolerance_mm": tolerance_mm, "not_converged": len(report.not_converged), "model_files": files}})
     return report

@@ -72,8 +72,8 @@ def test_smplx_to_skel_fits_and_reports_non_converged(tmp_path, models_dir):
 
 
 def test_convert_body_rejects_unknown_target(tmp_path):
-    with pytest.raises(HmrError, match="--to anny is not supported"):
-        convert_body(tmp_path, "anny")
+    with pytest.raises(HmrError, match="--to smplh is not supported"):
+        convert_body(tmp_path, "smplh")
 
 
 def test_smpl_to_smplx_label_version(tmp_path, models_dir):
