@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ def predictor_from_args(args: argparse.Namespace):
 def intrinsics_from_args(args: argparse.Namespace) -> np.ndarray | None:
     if not args.intrinsics:
         return None
+    if args.fov is not None:
+        raise HmrError("give either --fov or --intrinsics, not both")
     try:
         fx, fy, cx, cy = (float(v) for v in args.intrinsics.split(","))
     except ValueError:
@@ -70,6 +73,19 @@ def expand_inputs(patterns: list[str], suffixes: set[str]) -> tuple[list[Path], 
             files.extend(matches)
     unique = list(dict.fromkeys(files))
     return unique, problems
+
+
+def collect_inputs(args: argparse.Namespace, suffixes: set[str], kind: str) -> tuple[list[Path], int]:
+    """Expand ``args.inputs``; report each pattern that matched nothing (one line each) and go on.
+
+    Returns the files and how many patterns were skipped; no file at all is an error.
+    """
+    files, problems = expand_inputs(args.inputs, suffixes)
+    for problem in problems:
+        print(f"hmr {args.command}: skipped {problem}", file=sys.stderr)
+    if not files:
+        raise HmrError(f"no input {kind} found; pass {kind} files, folders or globs")
+    return files, len(problems)
 
 
 def output_stems(files: list[Path]) -> dict[Path, str]:

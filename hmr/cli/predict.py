@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from hmr.atomic import atomic_path
-from hmr.cli.common import IMAGE_SUFFIXES, add_predictor_args, expand_inputs, intrinsics_from_args, \
+from hmr.cli.common import IMAGE_SUFFIXES, add_predictor_args, collect_inputs, intrinsics_from_args, \
     output_stems, predictor_from_args
 from hmr.errors import HmrError
 
@@ -29,15 +29,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, problems = expand_inputs(args.inputs, IMAGE_SUFFIXES)
-    for problem in problems:
-        print(f"hmr predict: skipped {problem}", file=sys.stderr)
-    if not files:
-        raise HmrError("no input images found; pass image files, folders or globs")
+    files, skipped = collect_inputs(args, IMAGE_SUFFIXES, "images")
     predictor = predictor_from_args(args)
     out_dir = Path(args.out)
     stems = output_stems(files)
-    failed = len(problems)
+    failed = skipped
     written = 0
     for item in predictor.predict_files(files, K=intrinsics_from_args(args), fov=args.fov,
                                         det_thresh=args.det_thresh, nms_kernel=args.nms, progress=not args.quiet):
@@ -55,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         written += 1
         if item.result.message:
             log.info("%s: %s", item.path, item.result.message)
-    log.info("wrote %d of %d image(s) to %s", written, len(files) + len(problems), out_dir)
+    log.info("wrote %d of %d image(s) to %s", written, len(files) + skipped, out_dir)
     return 1 if failed else 0
 
 

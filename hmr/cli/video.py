@@ -6,9 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from hmr.cli.common import add_predictor_args, expand_inputs, intrinsics_from_args, output_stems, \
+from hmr.cli.common import add_predictor_args, collect_inputs, intrinsics_from_args, output_stems, \
     predictor_from_args
-from hmr.errors import HmrError
 from hmr.video.decode import VIDEO_SUFFIXES
 from hmr.video.pipeline import VideoOptions, VideoPipeline
 from hmr.video.smoothing import DEFAULT_STRENGTH
@@ -42,14 +41,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, problems = expand_inputs(args.inputs, VIDEO_SUFFIXES)
-    for problem in problems:
-        print(f"hmr video: skipped {problem}", file=sys.stderr)
-    if not files:
-        raise HmrError("no input videos found; pass video files, folders or globs")
+    files, skipped = collect_inputs(args, VIDEO_SUFFIXES, "videos")
     K = intrinsics_from_args(args)
-    if K is not None and args.fov is not None:
-        raise HmrError("give either --fov or --intrinsics, not both")
     options = VideoOptions(batch_size=args.batch_size, stride=args.stride, start_s=args.start, end_s=args.end,
                            max_persons=args.max_persons, smooth=args.smooth, K=K, save_meshes=args.save_meshes,
                            overwrite=args.overwrite, progress=not args.quiet)
@@ -73,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             log.info("%s: %d frames, %d tracks, %.1f frames/s%s", report.source, report.frames, report.tracks,
                      report.frames / max(report.seconds, 1e-9),
                      "".join(f"; warning: {w}" for w in report.warnings))
-    failed = sum(r.status == "failed" for r in reports) + len(problems)
+    failed = sum(r.status == "failed" for r in reports) + skipped
     log.info("%d done, %d skipped, %d failed; outputs in %s", sum(r.status == "done" for r in reports),
              sum(r.status == "skipped" for r in reports), failed, args.out)
     return 1 if failed else 0

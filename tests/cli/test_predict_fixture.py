@@ -2,7 +2,6 @@
 import importlib.util
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from hmr.cli.main import main

@@ -1,8 +1,6 @@
 """The demo's parts without a server: model cache, settings checks, file store, handlers, CLI."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,7 +23,6 @@ from demo.models import (AUTO_BODY, OPEN_DEFAULT, DemoConfig, ModelChoice, Predi
                          find_checkpoints)
 from demo.outputs import OutputStore, standing_heights_m  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 SETTINGS = ("auto", "torch", 0.3, 3, 60.0, "")
 
 
