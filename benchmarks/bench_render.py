@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import trimesh
 
+from hmr.camera import intrinsics_from_fov
 from hmr.render import available_backends, render_overlay
 
 
@@ -51,11 +52,6 @@ def body_mesh() -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(verts), np.concatenate(faces)
 
 
-def default_K(width: int, height: int) -> np.ndarray:
-    focal = max(width, height) / (2 * math.tan(math.radians(30)))
-    return np.array([[focal, 0, (width - 1) / 2], [0, focal, (height - 1) / 2], [0, 0, 1.0]])
-
-
 def time_ms(fn, repeats: int, warmup: int = 2) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -85,7 +81,7 @@ def main() -> None:
     for backend in available_backends():
         for width, height in ((640, 480), (1280, 720)):
             image = np.full((height, width, 3), 90, np.uint8)
-            K = default_K(width, height)
+            K = intrinsics_from_fov(width, height)
             for n_bodies in (1, 3):
                 meshes = [verts + offset for offset in placements[:n_bodies]]
                 def frame(image=image, meshes=meshes, K=K, backend=backend):

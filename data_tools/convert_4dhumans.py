@@ -17,7 +17,7 @@ import numpy as np
 from data_tools import safe_pickle
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
 from data_tools.images import prepare_image
-from hmr.data.camera import default_K
+from hmr.camera import intrinsics_from_fov
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
@@ -71,4 +71,4 @@ class FourDHumans(Converter):
                 bbox_source="center_scale", kp2d=np.asarray(p["keypoints_2d"], np.float64).reshape(-1, 3),
                 kp2d_format="hmr2_44", kp3d=kp3d if np.any(kp3d[:, 3] > 0) else np.zeros((0, 4)),
                 kp3d_format="hmr2_44" if np.any(kp3d[:, 3] > 0) else "", kp3d_frame="root_relative"))
-        return ConvertedImage(image, rescale(image, default_K(image.src_width, image.src_height), persons), persons)
+        return ConvertedImage(image, rescale(image, intrinsics_from_fov(image.src_width, image.src_height), persons), persons)

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require, rescale
-from hmr.data.camera import default_K
+from hmr.camera import intrinsics_from_fov
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
 
@@ -69,7 +69,7 @@ class Coco(Converter):
                 bbox_xyxy=np.array([x, y, x + w, y + h], np.float32), bbox_source="annotation",
                 kp2d=kp if labelled.any() else np.zeros((0, 3)), kp2d_format=self.kp_format if labelled.any() else "",
                 pgt_source="gt"))
-        K = default_K(image.src_width, image.src_height)
+        K = intrinsics_from_fov(image.src_width, image.src_height)
         return ConvertedImage(image, rescale(image, K, persons), persons)
 
 

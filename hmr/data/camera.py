@@ -10,12 +10,6 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 
-def default_K(width: int, height: int, fov_deg: float = 60.0) -> np.ndarray:
-    """Intrinsics for an unknown camera: ``fov_deg`` across the longer side, centred. (3, 3)"""
-    f = 0.5 * max(width, height) / np.tan(np.radians(fov_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], np.float64)
-
-
 def scale_K(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
     """Intrinsics after resizing the image by (sx, sy). (3, 3)
 
