@@ -43,6 +43,9 @@ from hmr.infer.preprocess import prepare  # noqa: E402
 from hmr.infer.torch_backend import TorchBackend  # noqa: E402
 
 FIXTURE_THRESH = 0.7044
+#: pause before each timed run: ONNX Runtime's worker threads spin-wait for a moment after a run, and
+#: without a pause they would take CPU from whichever runner goes next
+IDLE_GAP_S = 0.2
 
 
 def fixture_dir() -> Path:
@@ -107,6 +110,7 @@ def bench_size(size: int, checkpoint: Path, models: Path, work: Path, args) -> l
             runner.predict_batch(images, FIXTURE_THRESH, 3)  # warm-up: allocations, kernel selection
         for _ in range(args.repeat):
             for name, runner in runners.items():
+                time.sleep(IDLE_GAP_S)
                 start, start_cpu = time.perf_counter(), time.process_time()
                 runner.predict_batch(images, FIXTURE_THRESH, 3)
                 wall[name].append((time.perf_counter() - start) * 1000 / batch)

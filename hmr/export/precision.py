@@ -7,8 +7,9 @@ before :func:`strip_node_metadata`.
 
 * fp16: weights and activations of the network in half precision (for GPUs; ONNX Runtime's CPU
   provider runs it but gains nothing).
-* int8: dynamic quantisation of the backbone's weight matrices (activations quantised on the fly),
-  the CPU speed-up; the small head keeps fp32.
+* int8: dynamic quantisation of the backbone's weight matrices (activations quantised on the fly) and
+  its attention products (:mod:`hmr.export.int8_attention`), the CPU speed-up; the small head keeps
+  fp32. The file is converted to opset 21 on the way (blocked ``QuantizeLinear``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import tempfile
 from pathlib import Path
 
 import onnx
+
+from hmr.export.int8_attention import INT8_OPSET, quantize_attention, with_opset
 
 SCOPE_KEY = "pkg.torch.onnx.name_scopes"
 NETWORK_SCOPE = "network."
@@ -41,16 +44,20 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def to_int8(model: onnx.ModelProto, large: bool = False) -> onnx.ModelProto:
-    """Backbone ``MatMul`` nodes with constant weights -> dynamically quantised int8 (per tensor).
+    """Backbone ``MatMul`` nodes with constant weights -> dynamically quantised int8 (per tensor); the
+    backbone's attention products -> int8 too.
 
     ``large``: the model exceeds protobuf's 2 GiB, so the quantiser must write external data."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    backbone = {node.name for node in model.graph.node if _in_scope(node, BACKBONE_SCOPE)}
+    model = with_opset(model, INT8_OPSET)
+    quantize_attention(model, backbone)
     constants = {init.name for init in model.graph.initializer}
     targets = [node.name for node in model.graph.node
-               if node.op_type == "MatMul" and node.input[1] in constants and _in_scope(node, BACKBONE_SCOPE)]
+               if node.op_type == "MatMul" and node.input[1] in constants and node.name in backbone]
     quant_log = logging.getLogger()
     level = quant_log.level
     quant_log.setLevel(logging.ERROR)  # the quantiser warns on the root logger about optional pre-processing
