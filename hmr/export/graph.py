@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hmr.errors import HmrError
 from hmr.export.smplx_lbs import SmplxLbs
 from hmr.geometry import project, rot6d_to_rotmat, rotmat_to_rotvec
-from hmr.infer.decode import head_position, place_bodies
+from hmr.infer.decode import head_position
 from hmr.nn.detection import nms_score_map
 from hmr.nn.network import HumanMeshNet
 
@@ -56,6 +57,8 @@ class HumanMeshGraph(nn.Module):
         self.network = network
         self.max_persons = max_persons
         self.nms_kernel = nms_kernel
+        if body is not None and pelvis_joint != 0:
+            raise HmrError(f"the graph rotates bodies about SMPL-X's root joint (0), not joint {pelvis_joint}")
         self.body = SmplxLbs(body) if body is not None else None
         self.head_joint, self.pelvis_joint = head_joint, pelvis_joint
 
@@ -89,13 +92,15 @@ class HumanMeshGraph(nn.Module):
 
     def _place_bodies(self, rotmat: torch.Tensor, betas: torch.Tensor, expression: torch.Tensor,
                       head_cam: torch.Tensor, K_person: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Pose with zero global rotation, then rotate about the pelvis and move the head (Multi-HMR)."""
+        """Multi-HMR's placement (:func:`hmr.infer.decode.place_bodies`): rotate the body about its pelvis,
+        then move its head joint to ``head_cam``. The pelvis is SMPL-X's root joint, so posing with the
+        global rotation at the root is that same rotation, without a pass over every vertex."""
         persons = rotmat.shape[0]
-        eye = torch.eye(3, dtype=rotmat.dtype, device=rotmat.device).expand(persons, 3, 3, 3)
+        eye = torch.eye(3, dtype=rotmat.dtype, device=rotmat.device).expand(persons, 2, 3, 3)
         # network order (global, body, left hand, right hand, jaw) -> SMPL-X's (global, body, jaw, eyes, hands)
-        full_pose = torch.cat([eye[:, :1], rotmat[:, 1:22], rotmat[:, 52:53], eye[:, 1:], rotmat[:, 22:52]], dim=1)
+        full_pose = torch.cat([rotmat[:, :22], rotmat[:, 52:53], eye, rotmat[:, 22:52]], dim=1)
         vertices, joints = self.body(full_pose, torch.cat([betas, expression], dim=-1))
-        verts_cam, joints_cam = place_bodies(vertices, joints, rotmat[:, 0], head_cam, self.head_joint,
-                                             self.pelvis_joint)
+        shift = head_cam[:, None] - joints[:, self.head_joint:self.head_joint + 1]
+        verts_cam, joints_cam = vertices + shift, joints + shift
         return {"vertices": verts_cam, "joints_3d": joints_cam, "joints_2d": project(joints_cam, K_person),
                 "transl_pelvis": joints_cam[:, self.pelvis_joint]}

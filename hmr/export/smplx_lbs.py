@@ -47,7 +47,12 @@ class SmplxLbs(nn.Module):
         self.register_buffer("v_template", layer.v_template.detach().float().clone())
         self.register_buffer("shape_dirs", shapedirs.detach().float().reshape(num_verts * 3, -1).T.contiguous())
         self.register_buffer("pose_dirs", layer.posedirs.detach().float().clone())  # (54 * 9, V * 3)
-        self.register_buffer("joint_regressor", layer.J_regressor.detach().float().clone())  # (55, V)
+        # joints are linear in the shape coefficients: regress the template and the blend shapes once here
+        # instead of regressing every posed body's vertices in the graph
+        regressor = layer.J_regressor.detach().double()  # (55, V)
+        self.register_buffer("joint_template", (regressor @ layer.v_template.detach().double()).float())  # (55, 3)
+        joint_dirs = torch.einsum("jv,vcs->sjc", regressor, shapedirs.detach().double())
+        self.register_buffer("joint_shape_dirs", joint_dirs.reshape(joint_dirs.shape[0], -1).float())  # (S, 55 * 3)
         self.register_buffer("skin_weights", layer.lbs_weights.detach().float().clone())  # (V, 55)
         faces = layer.faces_tensor.detach().long()
         self.register_buffer("extra_joint_verts", layer.vertex_joint_selector.extra_joints_idxs.detach().long().clone())
@@ -81,7 +86,7 @@ class SmplxLbs(nn.Module):
     def forward(self, rotmats: torch.Tensor, shape_coeffs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         num = rotmats.shape[0]
         v_shaped = self.v_template + (shape_coeffs @ self.shape_dirs).reshape(num, -1, 3)
-        rest_joints = torch.einsum("jv,nvc->njc", self.joint_regressor, v_shaped)
+        rest_joints = self.joint_template + (shape_coeffs @ self.joint_shape_dirs).reshape(num, -1, 3)
         eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
         pose_feature = (rotmats[:, 1:] - eye).reshape(num, -1)
         v_posed = v_shaped + (pose_feature @ self.pose_dirs).reshape(num, -1, 3)
