@@ -63,9 +63,10 @@ def test_photo_run_shows_overlay_table_downloads_and_3d_model(browser, demo_serv
     status = page.inner_text("#status-line")
     found = int(re.search(r"Found (\d+) person", status).group(1))
     assert found >= 1, status
-    overlay = page.locator("#overlay img")
-    overlay.wait_for(timeout=30_000)
-    width_px = overlay.evaluate("img => img.complete ? img.naturalWidth : 0")
+    # the <img> appears before its picture has loaded: wait for the decoded picture, not the element
+    page.wait_for_function("(() => { const img = document.querySelector('#overlay img');"
+                           " return img !== null && img.complete && img.naturalWidth > 0; })()", timeout=30_000)
+    width_px = page.locator("#overlay img").evaluate("img => img.naturalWidth")
     assert width_px == Image.open(example_image).width  # drawn on the full-size photo
 
     assert page.locator("#persons [role=row]").count() == found + 1  # a header row, then one per person
