@@ -112,3 +112,14 @@ def test_products_cannot_saturate_without_vnni(quantized, pattern):
     for node in products:
         a, b = values[node.input[0]].astype(np.int64), values[node.input[1]].astype(np.int64)
         assert 2 * a.max() * np.abs(b).max() <= 32767, node.name
+
+
+def test_to_int8_warns_when_no_attention_matches(caplog):
+    """A graph without the exporter's backbone scopes (as if a new exporter changed its output) still
+    converts, and says that the attention speed-up is missing instead of silently losing it."""
+    from hmr.export.precision import to_int8
+
+    with caplog.at_level("WARNING", logger="hmr"):
+        model = to_int8(attention_model())
+    assert "no attention product matched" in caplog.text
+    assert [node.op_type for node in model.graph.node].count("MatMul") == 2
