@@ -48,7 +48,7 @@ class SmplxLbs(nn.Module):
         self.register_buffer("shape_dirs", shapedirs.detach().float().reshape(num_verts * 3, -1).T.contiguous())
         self.register_buffer("pose_dirs", layer.posedirs.detach().float().clone())  # (54 * 9, V * 3)
         # joints are linear in the shape coefficients: regress the template and the blend shapes once here
-        # instead of regressing every posed body's vertices in the graph
+        # instead of every person's shaped mesh (10475 vertices) in the graph
         regressor = layer.J_regressor.detach().double()  # (55, V)
         self.register_buffer("joint_template", (regressor @ layer.v_template.detach().double()).float())  # (55, 3)
         joint_dirs = torch.einsum("jv,vcs->sjc", regressor, shapedirs.detach().double())

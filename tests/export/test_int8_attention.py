@@ -90,12 +90,37 @@ def _probs_model() -> onnx.ModelProto:
 
 
 def test_with_opset_keeps_the_weights():
+    """Large weights travel around the converter, small typed-field constants through it: both arrive."""
     model = attention_model()
-    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    weight = np.arange(4000, dtype=np.float32).reshape(2, 2000)
     model.graph.initializer.append(onnx.numpy_helper.from_array(weight, "w"))
+    model.graph.initializer.append(helper.make_tensor("shape", TensorProto.INT64, [2], [2000, 2]))
     converted = with_opset(model, INT8_OPSET)
     assert {op.domain: op.version for op in converted.opset_import}[""] == INT8_OPSET
-    np.testing.assert_array_equal(onnx.numpy_helper.to_array(converted.graph.initializer[0]), weight)
+    values = {init.name: onnx.numpy_helper.to_array(init) for init in converted.graph.initializer}
+    np.testing.assert_array_equal(values["w"], weight)
+    np.testing.assert_array_equal(values["shape"], [2000, 2])
+
+
+def test_unknown_row_length_rewrites_only_the_scores():
+    """Without a static token count the probabilities cannot be one quantisation block per row."""
+    model = attention_model()
+    for value in list(model.graph.input) + list(model.graph.output):
+        value.type.tensor_type.shape.dim[2].dim_param = "tokens"
+    model = with_opset(model, INT8_OPSET)
+    assert quantize_attention(model, {"softmax"}) == 1
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("MatMulInteger") == 1 and ops.count("MatMul") == 1
+    feeds = inputs("peaked")
+    want = run(attention_model(), feeds)
+    assert np.linalg.norm(run(model, feeds) - want) / np.linalg.norm(want) < 0.05
+
+
+def test_softmax_over_another_axis_is_left_alone():
+    model = attention_model()
+    model.graph.node[2].attribute[0].i = 2
+    model = with_opset(model, INT8_OPSET)
+    assert quantize_attention(model, {"softmax"}) == 0
 
 
 @pytest.mark.parametrize("pattern", ["diffuse", "sink", "peaked"])
