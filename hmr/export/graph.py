@@ -14,7 +14,7 @@ from torch import nn
 from hmr.errors import HmrError
 from hmr.export.smplx_lbs import SmplxLbs
 from hmr.geometry import project, rot6d_to_rotmat, rotmat_to_rotvec
-from hmr.infer.decode import head_position
+from hmr.infer.decode import head_position, move_head_to
 from hmr.nn.detection import nms_score_map
 from hmr.nn.network import HumanMeshNet
 
@@ -100,7 +100,6 @@ class HumanMeshGraph(nn.Module):
         # network order (global, body, left hand, right hand, jaw) -> SMPL-X's (global, body, jaw, eyes, hands)
         full_pose = torch.cat([rotmat[:, :22], rotmat[:, 52:53], eye, rotmat[:, 22:52]], dim=1)
         vertices, joints = self.body(full_pose, torch.cat([betas, expression], dim=-1))
-        shift = head_cam[:, None] - joints[:, self.head_joint:self.head_joint + 1]
-        verts_cam, joints_cam = vertices + shift, joints + shift
+        verts_cam, joints_cam = move_head_to(vertices, joints, head_cam, self.head_joint)
         return {"vertices": verts_cam, "joints_3d": joints_cam, "joints_2d": project(joints_cam, K_person),
                 "transl_pelvis": joints_cam[:, self.pelvis_joint]}

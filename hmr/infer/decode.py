@@ -22,8 +22,14 @@ def place_bodies(vertices: torch.Tensor, joints: torch.Tensor, global_rotmat: to
     rotate = global_rotmat.transpose(1, 2)
     verts_rot = (vertices - pelvis) @ rotate + pelvis
     joints_rot = (joints - pelvis) @ rotate + pelvis
-    shift = head_cam[:, None] - joints_rot[:, head_joint:head_joint + 1]
-    return verts_rot + shift, joints_rot + shift
+    return move_head_to(verts_rot, joints_rot, head_cam, head_joint)
+
+
+def move_head_to(vertices: torch.Tensor, joints: torch.Tensor, head_cam: torch.Tensor,
+                 head_joint: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Translate posed bodies so that joint ``head_joint`` lands on ``head_cam`` ``(N, 3)``."""
+    shift = head_cam[:, None] - joints[:, head_joint:head_joint + 1]
+    return vertices + shift, joints + shift
 
 
 def head_position(loc_px: torch.Tensor, depth_m: torch.Tensor, K: torch.Tensor) -> torch.Tensor:

@@ -109,7 +109,8 @@ def open_session(path: str | os.PathLike, device: str = "auto", available: Seque
     except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail, NoSuchFile, ...)
         text = str(exc).strip()
         first_line = text.splitlines()[0][:200] if text else type(exc).__name__
-        raise HmrError(f"cannot load ONNX model {path} (truncated, corrupt or not an ONNX file?): {first_line}") from None
+        raise HmrError(f"cannot load ONNX model {path} (truncated, corrupt, not an ONNX file, or made for an "
+                       f"onnxruntime newer than {ort.__version__}?): {first_line}") from None
     in_use = session.get_providers()[0]
     if str(device).lower() != "auto" and in_use != providers[0]:
         raise HmrError(f"{providers[0]} is installed but could not start (no GPU visible, or CUDA, cuDNN or "

@@ -160,6 +160,16 @@ def test_corrupt_file(tmp_path, fixture_onnx, content):
         OnnxBackend(path, device="cpu")
 
 
+def test_model_newer_than_onnxruntime(tmp_path):
+    """An opset this onnxruntime does not know (int8 files need opset 21, onnxruntime >= 1.19)."""
+    path = _small_model(tmp_path / "future.onnx", {}, ["scores"])
+    model = onnx.load(str(path))
+    model.opset_import[0].version = 99
+    onnx.save(model, str(path))
+    with pytest.raises(HmrError, match=r"cannot load ONNX model .*future.onnx .*onnxruntime newer than"):
+        OnnxBackend(path, device="cpu")
+
+
 def test_foreign_onnx_file(tmp_path):
     path = _small_model(tmp_path / "foreign.onnx", {}, ["scores"])
     with pytest.raises(HmrError, match="not one written by `hmr export onnx`"):
