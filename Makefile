@@ -7,17 +7,18 @@ STAMP  := $(VENV)/.hmr-installed
 IMAGE  ?= examples/lab_three_people.jpg
 OUT    ?= out
 
-.PHONY: install demo test bench clean
+.PHONY: install system-deps demo test bench clean
 
 install: $(STAMP)
 
-# torch is pinned exactly (a looser range pulls gigabytes of CUDA wheels). mediapipe 0.10.14 is the last release
-# that bundles its models; its declared dependencies pull jax and opencv-contrib (which breaks opencv-python-headless
-# on uninstall), so it is installed without them and its real runtime needs are listed in requirements-fit.txt.
-$(STAMP): pyproject.toml requirements-fit.txt
+# torch is pinned exactly by constraints.txt (a looser range pulls gigabytes of CUDA wheels). mediapipe 0.10.14 is
+# the last release that bundles its models; its declared dependencies pull jax and opencv-contrib (which breaks
+# opencv-python-headless on uninstall), so it is installed without them and its real runtime needs are listed in
+# requirements-fit.txt.
+$(STAMP): pyproject.toml requirements-fit.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e ".[all]" -r requirements-fit.txt
+	$(PIP) install -q -c constraints.txt torch torchvision
+	$(PIP) install -q -c constraints.txt -e ".[all]" -r requirements-fit.txt
 	$(PIP) install -q --no-deps mediapipe==0.10.14
 	$(PY) -c "import torch, cv2, mediapipe, hmr; print('hmr installed: torch', torch.__version__)"
 	touch $(STAMP)
@@ -25,7 +26,11 @@ $(STAMP): pyproject.toml requirements-fit.txt
 demo: install
 	$(VENV)/bin/hmr predict $(IMAGE) --out $(OUT)
 
-test: install
+# Chromium (browser tests) and EGL/Mesa (fast renderer): installed when missing and allowed, else one line says how.
+system-deps:
+	@bash tools/system_deps.sh
+
+test: system-deps install
 	$(PY) -m pytest -q
 
 bench: install

@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from hmr.cli.checks import check_at_least, check_between, check_device, check_out_dir, check_out_file, \
+    mark_subcommand_parsers, parse_args
 from hmr.errors import HmrError
+from hmr.native_quiet import filtered_stderr
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -78,10 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list the dataset converters")
     _add_common(p)
+    mark_subcommand_parsers(ap)
     return ap
 
 
 def _convert(a: argparse.Namespace) -> int:
+    check_at_least(a.workers, 1, "--workers")
+    check_at_least(a.max_side, 64, "--max-side")
+    check_between(a.shard_size_mb, 0, float("inf"), "--shard-size-mb", open_interval=True)
+    check_at_least(a.limit, 1, "--limit")
+    if not a.src.is_dir():
+        raise HmrError(f"--src {a.src} is not a folder; pass the dataset's root folder as downloaded")
+    check_out_dir(a.out)
     from data_tools.driver import run_conversion
     from data_tools.registry import get_converter
 
@@ -97,6 +108,12 @@ def _convert(a: argparse.Namespace) -> int:
 
 
 def _convert_body(a: argparse.Namespace) -> int:
+    check_at_least(a.iters, 1, "--iters")
+    check_at_least(a.batch_size, 1, "--batch-size")
+    check_between(a.tolerance_mm, 0, float("inf"), "--tolerance-mm", open_interval=True)
+    check_device(a.device)
+    _check_dataset_dir(a.dir)
+    check_out_dir(a.dir)
     from data_tools.convert_body import convert_body
 
     report = convert_body(a.dir, a.to, version=a.version, datasets=a.dataset, splits=a.split,
@@ -115,6 +132,9 @@ def _stats(a: argparse.Namespace) -> int:
 
 
 def _show(a: argparse.Namespace) -> int:
+    check_at_least(a.n, 1, "--n")
+    _check_dataset_dir(a.dir)
+    check_out_file(a.out or a.dir / "contact_sheet.png", suffixes=(".png",))
     from data_tools.show import contact_sheet
 
     out = contact_sheet(a.dir, a.out or a.dir / "contact_sheet.png", n=a.n, datasets=a.dataset, splits=a.split,
@@ -143,14 +163,20 @@ def _list(a: argparse.Namespace) -> int:
     return 0
 
 
+def _check_dataset_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise HmrError(f"{path} is not a folder; pass a folder written by hmr-data convert")
+
+
 _COMMANDS = {"convert": _convert, "convert-body": _convert_body, "stats": _stats, "show": _show,
              "verify": _verify, "list": _list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     try:
-        return _COMMANDS[args.command](args)
+        with filtered_stderr():  # native libraries' own log lines are not for users (hmr.native_quiet)
+            return _COMMANDS[args.command](args)
     except HmrError as e:
         print(f"hmr-data: error: {e}", file=sys.stderr)
         return 2

@@ -86,6 +86,13 @@ GENDER_PHENOTYPE = {"neutral": 0.5, "male": 0.0, "female": 1.0}
 ANNY_TO_OURS = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, -1.0, 0.0))
 
 
+def anny_build_cached() -> bool:
+    """Whether anny's cache holds a built model, i.e. whether the next load takes a second, not minutes."""
+    from anny.paths import get_anny_cache_path
+
+    return any(get_anny_cache_path().glob("**/build_model_data_*.safetensors"))
+
+
 def anny_param_specs() -> dict[str, ParamSpec]:
     """Anny parameters, asset-free."""
     rot = "axis-angle, or rotation matrices with trailing (3, 3), in the y-up frame"

@@ -63,6 +63,15 @@ class BodyModel(torch.nn.Module):
     def num_vertices(self) -> int:
         raise NotImplementedError
 
+    def output_sizes(self) -> tuple[int, int]:
+        """``(V, K)``: vertices and joints :meth:`forward` returns per person, from one neutral
+        forward pass, done once (results with no person still report these sizes)."""
+        if getattr(self, "_output_sizes", None) is None:
+            with torch.no_grad():
+                output = self(**self.neutral_params(1))
+            self._output_sizes = (int(output.vertices.shape[1]), int(output.joints.shape[1]))
+        return self._output_sizes
+
     def neutral_params(self, batch_size: int = 1) -> dict[str, torch.Tensor]:
         """Zero pose, mean shape: the starting point of fitting and the network's init."""
         device = next(iter(self.buffers())).device if any(True for _ in self.buffers()) else None

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr.cli.checks import check_at_least, check_between, check_device, check_odd_kernel
 from hmr.errors import HmrError
+from hmr.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
+#: per kind of input: its suffixes, and the command for the other kind
+KINDS = {"images": (IMAGE_SUFFIXES, "video"), "videos": (VIDEO_SUFFIXES, "predict")}
 
 
 def add_predictor_args(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +37,16 @@ def add_predictor_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
 
 
+def check_predictor_args(args: argparse.Namespace) -> None:
+    """Every predictor flag, checked before a model loads (see :mod:`hmr.cli.checks`)."""
+    check_at_least(args.batch_size, 1, "--batch-size")
+    check_between(args.fov, 0, 180, "--fov", open_interval=True)
+    check_between(args.det_thresh, 0, 1, "--det-thresh")
+    check_odd_kernel(args.nms)
+    check_device(args.device, args.backend)
+    intrinsics_from_args(args)
+
+
 def predictor_from_args(args: argparse.Namespace):
     from hmr.infer.predictor import Predictor
 
@@ -50,11 +63,19 @@ def intrinsics_from_args(args: argparse.Namespace) -> np.ndarray | None:
         fx, fy, cx, cy = (float(v) for v in args.intrinsics.split(","))
     except ValueError:
         raise HmrError(f"--intrinsics must be four numbers FX,FY,CX,CY, got {args.intrinsics!r}") from None
+    if not (fx > 0 and fy > 0 and np.isfinite([fx, fy, cx, cy]).all()):
+        raise HmrError(f"--intrinsics needs positive focal lengths FX,FY (pixels), got {args.intrinsics!r}")
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
 
 
-def expand_inputs(patterns: list[str], suffixes: set[str]) -> tuple[list[Path], list[str]]:
-    """Files, folders (searched recursively for ``suffixes``) and globs -> (files, problems)."""
+def expand_inputs(patterns: list[str], suffixes: frozenset[str],
+                  refused: dict[str, str] | None = None) -> tuple[list[Path], list[str]]:
+    """Files, folders (searched recursively for ``suffixes``) and globs -> (files, problems).
+
+    ``refused`` maps suffixes of the other kind of input to the hint given for a file named
+    explicitly with one (a video passed to ``hmr predict``).
+    """
+    refused = refused or {}
     files: list[Path] = []
     problems: list[str] = []
     for pattern in patterns:
@@ -64,6 +85,8 @@ def expand_inputs(patterns: list[str], suffixes: set[str]) -> tuple[list[Path], 
             if not found:
                 problems.append(f"{pattern}: folder has no files with suffix {', '.join(sorted(suffixes))}")
             files.extend(found)
+        elif path.is_file() and path.suffix.lower() in refused:
+            problems.append(f"{pattern}: {refused[path.suffix.lower()]}")
         elif path.is_file():
             files.append(path)
         else:
@@ -75,16 +98,21 @@ def expand_inputs(patterns: list[str], suffixes: set[str]) -> tuple[list[Path], 
     return unique, problems
 
 
-def collect_inputs(args: argparse.Namespace, suffixes: set[str], kind: str) -> tuple[list[Path], int]:
-    """Expand ``args.inputs``; report each pattern that matched nothing (one line each) and go on.
+def collect_inputs(args: argparse.Namespace, kind: str) -> tuple[list[Path], int]:
+    """Expand ``args.inputs`` (``kind``: images or videos); report each pattern that matched nothing
+    or names the other kind (one line each) and go on.
 
     Returns the files and how many patterns were skipped; no file at all is an error.
     """
-    files, problems = expand_inputs(args.inputs, suffixes)
+    suffixes, other_command = KINDS[kind]
+    noun, other = kind.removesuffix("s"), next(k for k in KINDS if k != kind).removesuffix("s")
+    refused = {s: f"is a{'n' if other[0] in 'aeiou' else ''} {other} file; use hmr {other_command}"
+               for s in KINDS[other + "s"][0]}
+    files, problems = expand_inputs(args.inputs, suffixes, refused)
     for problem in problems:
         print(f"hmr {args.command}: skipped {problem}", file=sys.stderr)
     if not files:
-        raise HmrError(f"no input {kind} found; pass {kind} files, folders or globs")
+        raise HmrError(f"no input {kind} found; pass {noun} files, folders or globs")
     return files, len(problems)
 
 

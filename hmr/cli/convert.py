@@ -5,7 +5,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from hmr.errors import HmrError
+from hmr.cli.checks import check_out_file
+from hmr.errors import HmrError, missing_checkpoint
 
 log = logging.getLogger("hmr")
 
@@ -22,14 +23,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    src, dst = Path(args.src), check_out_file(args.dst, flag="DST", suffixes=(".safetensors", ".pt"))
+    if not src.is_file():
+        raise missing_checkpoint(src)
+    if src.resolve() == dst.resolve():
+        raise HmrError("source and destination are the same file; choose another output path")
     from hmr.compat.multihmr import write_checkpoint
     from hmr.nn import load_network, save_network
 
-    src, dst = Path(args.src), Path(args.dst)
-    if dst.suffix not in (".safetensors", ".pt"):
-        raise HmrError(f"output must end in .safetensors or .pt, got {dst.name}")
-    if src.resolve() == dst.resolve():
-        raise HmrError("source and destination are the same file; choose another output path")
     network = load_network(src)
     if dst.suffix == ".safetensors":
         save_network(network, dst)

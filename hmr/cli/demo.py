@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from hmr.cli.checks import check_at_least, check_between, check_device
 from hmr.errors import HmrError
 
 log = logging.getLogger("hmr")
@@ -55,10 +56,12 @@ def load_demo():
 
 
 def run(args: argparse.Namespace) -> int:
+    check_between(args.port, 1, 65535, "--port")
+    check_at_least(args.concurrency, 1, "--concurrency")
+    check_at_least(args.queue_size, 1, "--queue-size")
+    check_between(args.max_video_seconds, 0, float("inf"), "--max-video-seconds", open_interval=True)
+    check_device(args.device)  # an unusable --device fails here, not at the first request
     app, models = load_demo()
-    from hmr.infer.predictor import resolve_device
-
-    resolve_device(args.device)  # an unusable --device fails here, not at the first request
     config = models.DemoConfig(checkpoints=models.find_checkpoints(args.checkpoint), models_dir=args.models_dir,
                                device=args.device, concurrency=args.concurrency, queue_size=args.queue_size,
                                max_video_s=args.max_video_seconds, examples=models.find_examples())

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from hmr.errors import HmrError
+from hmr.cli.checks import check_at_least, check_odd_kernel, check_out_file
+from hmr.errors import missing_checkpoint
 
 
 def add_parser(subparsers) -> None:
@@ -40,12 +42,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_at_least(args.max_persons, 1, "--max-persons")
+    check_at_least(args.img_size, 14, "--img-size")
+    check_odd_kernel(args.nms)
+    check_out_file(args.out, suffixes=(".onnx",))
+    if not Path(args.checkpoint).is_file():
+        raise missing_checkpoint(args.checkpoint)
     from hmr.export import export_onnx
 
-    if args.max_persons < 1:
-        raise HmrError(f"--max-persons must be at least 1, got {args.max_persons}")
-    if not args.out.endswith(".onnx"):
-        raise HmrError(f"--out must end in .onnx, got {args.out}")
     precision = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
     export_onnx(args.checkpoint, args.out, img_size=args.img_size, max_persons=args.max_persons, precision=precision,
                 body_model=args.body_model, models_dir=args.models_dir, nms_kernel=args.nms)

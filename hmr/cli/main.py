@@ -11,7 +11,9 @@ import importlib
 import logging
 import sys
 
+from hmr.cli.checks import mark_subcommand_parsers, parse_args
 from hmr.errors import HmrError
+from hmr.native_quiet import filtered_stderr
 
 #: sub-command name -> module implementing it
 COMMANDS = {
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for module_name in COMMANDS.values():
         importlib.import_module(module_name).add_parser(subparsers)
+    mark_subcommand_parsers(parser)
     return parser
 
 
@@ -43,11 +46,12 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(message)s")
     try:
-        return int(args.run(args) or 0)
+        with filtered_stderr():  # native libraries' own log lines are not for users (hmr.native_quiet)
+            return int(args.run(args) or 0)
     except HmrError as exc:
         print(f"hmr {args.command}: error: {exc}", file=sys.stderr)
         return 2

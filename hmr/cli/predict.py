@@ -9,7 +9,8 @@ from pathlib import Path
 from PIL import Image
 
 from hmr.atomic import atomic_path
-from hmr.cli.common import IMAGE_SUFFIXES, add_predictor_args, collect_inputs, intrinsics_from_args, \
+from hmr.cli.checks import check_out_dir
+from hmr.cli.common import add_predictor_args, check_predictor_args, collect_inputs, intrinsics_from_args, \
     output_stems, predictor_from_args
 from hmr.errors import HmrError
 
@@ -29,9 +30,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, skipped = collect_inputs(args, IMAGE_SUFFIXES, "images")
+    check_predictor_args(args)
+    out_dir = check_out_dir(args.out)
+    files, skipped = collect_inputs(args, "images")
     predictor = predictor_from_args(args)
-    out_dir = Path(args.out)
     stems = output_stems(files)
     failed = skipped
     written = 0

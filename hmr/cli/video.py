@@ -4,12 +4,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-from hmr.cli.common import add_predictor_args, collect_inputs, intrinsics_from_args, output_stems, \
+from hmr.cli.checks import check_out_dir
+from hmr.cli.common import add_predictor_args, check_predictor_args, collect_inputs, intrinsics_from_args, output_stems, \
     predictor_from_args
-from hmr.video.decode import VIDEO_SUFFIXES
-from hmr.video.pipeline import VideoOptions, VideoPipeline
 from hmr.video.smoothing import DEFAULT_STRENGTH
 
 log = logging.getLogger("hmr")
@@ -20,12 +18,14 @@ def add_parser(subparsers) -> None:
         "video", help="recover, track and smooth 3D bodies in videos",
         description="Recover every person in every frame, give each a persistent track id and smooth it over "
                     "time. Writes <stem>.mp4 (overlay, same frames and timing as the input) and "
-                    "<stem>_tracks.npz per video into --out; videos whose outputs exist are skipped.")
+                    "<stem>_tracks.npz per video into --out; videos whose outputs exist are skipped. For "
+                    "still images use `hmr predict`.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders or glob patterns")
     parser.add_argument("--out", default="out", help="output folder (default ./out)")
     frames = parser.add_argument_group("frames")
     frames.add_argument("--stride", type=int, default=1, help="process every N-th frame (default 1)")
-    frames.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="first time to process")
+    frames.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="first time to process (default 0). The tracks file keeps source "
+                        "times; the overlay video plays from 0 s (its overlay_start_s says the offset)")
     frames.add_argument("--end", type=float, metavar="SECONDS", help="time to stop at (default: the end)")
     tracking = parser.add_argument_group("tracking and smoothing")
     tracking.add_argument("--max-persons", type=int, help="keep the N highest-scoring persons per frame")
@@ -41,11 +41,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files, skipped = collect_inputs(args, VIDEO_SUFFIXES, "videos")
-    K = intrinsics_from_args(args)
+    check_predictor_args(args)
+    from hmr.video.pipeline import VideoOptions, VideoPipeline  # PyAV and the tracker: not for --help
+
     options = VideoOptions(batch_size=args.batch_size, stride=args.stride, start_s=args.start, end_s=args.end,
-                           max_persons=args.max_persons, smooth=args.smooth, K=K, save_meshes=args.save_meshes,
-                           overwrite=args.overwrite, progress=not args.quiet)
+                           max_persons=args.max_persons, smooth=args.smooth, K=intrinsics_from_args(args),
+                           save_meshes=args.save_meshes, overwrite=args.overwrite, progress=not args.quiet)
+    out_dir = check_out_dir(args.out)
+    files, skipped = collect_inputs(args, "videos")
     predictor = predictor_from_args(args)
 
     def predict_batch(frames, K_frames):
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return result.render_overlay(image)
 
     pipeline = VideoPipeline(predict_batch, options, None if args.no_render else render, _param_kinds(predictor))
-    reports = pipeline.run(files, Path(args.out), output_stems(files))
+    reports = pipeline.run(files, out_dir, output_stems(files))
     for report in reports:
         if report.status == "failed":
             print(f"hmr video: skipped {report.error}" if str(report.source) in report.error

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from hmr.errors import HmrError
+from hmr.errors import HmrError, missing_checkpoint
 from hmr.nn.backbone import resample_dinov2_pos_embed
 from hmr.nn.config import BACKBONES, NetConfig
 
@@ -32,7 +32,7 @@ def read_checkpoint(path: str | Path) -> dict:
         with torch.serialization.safe_globals([argparse.Namespace]):
             blob = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise HmrError(f"checkpoint {path} does not exist; pass an existing .pt or .safetensors file") from None
+        raise missing_checkpoint(path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise HmrError(f"checkpoint {path} cannot be read (truncated, corrupt or not a Multi-HMR .pt file): "

@@ -22,7 +22,7 @@ from hmr.fit.fitter import FitSettings, FitState, Fitter, project, single_thread
 from hmr.fit.keypoints import KeypointDetector, PersonKeypoints
 from hmr.fit.mapping import build_mapping
 from hmr.fit.observations import build_observations, person_scale_px
-from hmr.infer.result import ImageResult, Person
+from hmr.infer.result import ImageResult, Person, PersonShapes, person_shapes
 
 NO_PERSON = "no person found: the keypoint detector saw nobody at least {min_px:.0f} px tall"
 
@@ -49,6 +49,7 @@ class FitPipeline:
         self.fitter = Fitter(self.fit_body, self.mapping, settings)
         self._detector_kw = {"hands": hands, **detector_kw}
         self._detector: KeypointDetector | None = None
+        self._template_shapes: PersonShapes | None = None
         self.timings: dict[str, float] = {}
         # fitted keypoints <-> body-model joints sharing a name: they carry the final translation
         joint_index = {n: i for i, n in enumerate(self.body.joint_names)}
@@ -203,7 +204,15 @@ class FitPipeline:
         size = (int(image_size[0]), int(image_size[1]))
         return ImageResult(persons=persons, K=np.asarray(K, np.float64), image_size=size,
                            body_model=self.body.name, faces=self.body.faces, shape_names=self._shape_names(),
-                           message=message)
+                           message=message, person_shapes=self._person_shapes())
+
+    def _person_shapes(self) -> PersonShapes:
+        """Output shapes of a fitted person, from the neutral body placed 3 m ahead (computed once)."""
+        if self._template_shapes is None:
+            neutral = FitState(torch.eye(3)[None], torch.tensor([[0.0, 0.0, 3.0]]), self.fit_body.init_variables(1))
+            with torch.no_grad():
+                self._template_shapes = person_shapes(self._persons(neutral, [0.0], np.eye(3))[0])
+        return self._template_shapes
 
 
 def _check_image(image_rgb: np.ndarray) -> np.ndarray:

@@ -52,8 +52,9 @@ def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, image
         verts_cam, joints_cam = place_bodies(output.vertices, output.joints, params.global_rotmat, head_cam,
                                              body.head_joint, body.pelvis_joint)
     rotvecs = rotmat_to_rotvec(params.rotmats)
-    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, list(layout.shape_names))
-               for im in images]
+    shapes = _person_shapes(body, rotvecs, params)
+    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, list(layout.shape_names),
+                           person_shapes=shapes) for im in images]
     for n, (b, p) in enumerate(zip(batch_idx.tolist(), slot_idx.tolist())):
         image = images[b]
         K_orig = torch.as_tensor(image.K_orig, dtype=joints_cam.dtype, device=joints_cam.device)
@@ -76,6 +77,19 @@ def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, image
         if not result.persons:
             result.message = "no person found above the detection threshold"
     return results
+
+
+def _person_shapes(body: BodyModel, rotvecs: torch.Tensor, params) -> dict[str, tuple[int, ...]]:
+    """Per-person trailing shapes of the outputs (see :func:`hmr.infer.result.person_shapes`),
+    read off the decoded tensors, which keep them with zero persons too."""
+    num_vertices, num_joints = body.output_sizes()
+    shapes = {"loc": (2,), "transl": (3,), "transl_pelvis": (3,), "rotvec": tuple(rotvecs.shape[1:]),
+              "betas": tuple(params.betas.shape[1:]), "expression": tuple(params.expression.shape[1:]),
+              "vertices": (num_vertices, 3), "joints_3d": (num_joints, 3), "joints_2d": (num_joints, 2)}
+    for name, value in params.full_params.items():
+        is_rotmat = value.shape[-2:] == (3, 3)
+        shapes[f"param_{name}"] = tuple(value.shape[1:-2]) + (3,) if is_rotmat else tuple(value.shape[1:])
+    return shapes
 
 
 def _as_numpy(tensor: torch.Tensor) -> np.ndarray:

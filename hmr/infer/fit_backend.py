@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
+from hmr.body.anny_body import anny_build_cached
 from hmr.infer.preprocess import PreparedImage
 from hmr.infer.result import ImageResult
-from hmr.native_quiet import quiet_native_stderr
 
 log = logging.getLogger("hmr")
 
@@ -27,25 +27,16 @@ class FitBackend:
     def __init__(self, body_model: str = "anny", models_dir: str | os.PathLike | None = None) -> None:
         from hmr.fit import FitPipeline
 
-        log.info("loading the keypoint detector and the %s body model (Anny's very first load builds it: ~2 min)",
-                 body_model)
-        with quiet_native_stderr():
-            self.pipeline = FitPipeline(body_model=body_model, models_dir=models_dir)
+        if body_model == "anny" and not anny_build_cached():
+            log.info("building the Anny body model from its bundled assets (first use only: about 2 min; cached "
+                     "in $ANNY_CACHE_DIR, default ~/.cache/anny)")
+        self.pipeline = FitPipeline(body_model=body_model, models_dir=models_dir)
         self.body = self.pipeline.body
         self.body_name, self.faces = self.body.name, self.body.faces
-        self._initialised = False
-
-    def _predict_one(self, image: PreparedImage) -> ImageResult:
-        if self._initialised:
-            return self.pipeline.predict(image.display, image.K_display)
-        with quiet_native_stderr():  # the detector's graphs and Warp announce themselves on first use
-            result = self.pipeline.predict(image.display, image.K_display)
-        self._initialised = True
-        return result
 
     def predict_batch(self, images: list[PreparedImage], det_thresh: float, nms_kernel: int) -> list[ImageResult]:
         """``det_thresh`` and ``nms_kernel`` belong to the network; the keypoint detector has its own."""
-        return [to_original(self._predict_one(im), im) for im in images]
+        return [to_original(self.pipeline.predict(im.display, im.K_display), im) for im in images]
 
     def refine(self, images: list[PreparedImage], results: list[ImageResult]) -> list[ImageResult]:
         refined = []

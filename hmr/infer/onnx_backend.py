@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from hmr.errors import HmrError
-from hmr.infer.result import ImageResult, Person
+from hmr.infer.result import ImageResult, Person, person_shapes
 
 if TYPE_CHECKING:  # only for annotations: importing preprocess would pull in torch via hmr.geometry
     from hmr.infer.preprocess import PreparedImage
@@ -242,27 +242,32 @@ class OnnxBackend:
         return [self._image_result(out, b, image) for b, image in enumerate(images)]
 
     def _image_result(self, out: dict[str, np.ndarray], b: int, image: "PreparedImage") -> ImageResult:
-        persons = []
         K_orig = np.asarray(image.K_orig, np.float64)
-        for p in np.flatnonzero(out["valid"][b]):
-            # copies, so a kept Person does not pin the whole batch's output arrays
-            rotvec, joints_3d = out["rotvec"][b, p].copy(), out["joints_3d"][b, p].copy()
-            betas, expression = out["betas"][b, p].copy(), out["expression"][b, p].copy()
-            params, start = {}, 0
-            for name, count in self.info.rotation_layout:
-                params[name] = rotvec[start] if name == "global_orient" else rotvec[start:start + count]
-                start += count
-            params.update(betas=betas, expression=expression)
-            persons.append(Person(
-                score=float(out["scores"][b, p]),
-                loc=image.letterbox.points_to_orig(out["loc"][b, p].astype(np.float64)).astype(np.float32),
-                transl=out["transl"][b, p].copy(), transl_pelvis=out["transl_pelvis"][b, p].copy(), rotvec=rotvec,
-                betas=betas, expression=expression, vertices=out["vertices"][b, p].copy(), joints_3d=joints_3d,
-                joints_2d=project(joints_3d, K_orig), params=params))
-        result = ImageResult(persons, image.K_orig, image.letterbox.image_size, self.body_name, self.faces)
+        persons = [self._person(out, b, p, image, K_orig) for p in np.flatnonzero(out["valid"][b])]
+        # slot 0 exists whether or not it holds a person: its shapes are the result's schema
+        shapes = person_shapes(self._person(out, b, 0, image, K_orig))
+        result = ImageResult(persons, image.K_orig, image.letterbox.image_size, self.body_name, self.faces,
+                             person_shapes=shapes)
         if not persons:
             result.message = "no person found above the detection threshold"
         return result
+
+    def _person(self, out: dict[str, np.ndarray], b: int, p: int, image: "PreparedImage",
+                K_orig: np.ndarray) -> Person:
+        # copies, so a kept Person does not pin the whole batch's output arrays
+        rotvec, joints_3d = out["rotvec"][b, p].copy(), out["joints_3d"][b, p].copy()
+        betas, expression = out["betas"][b, p].copy(), out["expression"][b, p].copy()
+        params, start = {}, 0
+        for name, count in self.info.rotation_layout:
+            params[name] = rotvec[start] if name == "global_orient" else rotvec[start:start + count]
+            start += count
+        params.update(betas=betas, expression=expression)
+        return Person(
+            score=float(out["scores"][b, p]),
+            loc=image.letterbox.points_to_orig(out["loc"][b, p].astype(np.float64)).astype(np.float32),
+            transl=out["transl"][b, p].copy(), transl_pelvis=out["transl_pelvis"][b, p].copy(), rotvec=rotvec,
+            betas=betas, expression=expression, vertices=out["vertices"][b, p].copy(), joints_3d=joints_3d,
+            joints_2d=project(joints_3d, K_orig), params=params)
 
     def _meshes_from_body(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Vertices and joints for a parameters-only graph, placed as the graph would (zero global

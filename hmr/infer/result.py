@@ -40,6 +40,17 @@ class Person:
 
 _STACKED = ("loc", "transl", "transl_pelvis", "rotvec", "betas", "expression", "vertices", "joints_3d", "joints_2d")
 
+#: per-person trailing shape of every stacked output: the keys of ``_STACKED`` and ``param_<name>``
+PersonShapes = dict[str, tuple[int, ...]]
+
+
+def person_shapes(person: Person) -> PersonShapes:
+    """The trailing shapes a result holding ``person`` has; backends take them from a template
+    person, so that a result with nobody in it still says V, J and every parameter block."""
+    shapes = {key: tuple(np.shape(getattr(person, key))) for key in _STACKED}
+    shapes.update({f"param_{name}": tuple(np.shape(value)) for name, value in person.params.items()})
+    return shapes
+
 
 @dataclass
 class ImageResult:
@@ -52,23 +63,28 @@ class ImageResult:
     faces: np.ndarray  # (F, 3) mesh triangles, shared by all persons
     shape_names: list[str] = field(default_factory=list)
     message: str = ""  # e.g. why nobody was found; empty when all went well
+    #: trailing shapes of the stacked outputs (see :func:`person_shapes`), so P = 0 keeps the schema
+    person_shapes: PersonShapes = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.persons)
 
-    def stacked(self, template_dims: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:
-        """The output schema of DESIGN.md as arrays with a leading person axis (P may be 0)."""
+    def stacked(self) -> dict[str, np.ndarray]:
+        """The output schema of DESIGN.md as arrays with a leading person axis.
+
+        P may be 0: the keys and trailing shapes are then those of ``person_shapes``, the same as
+        for an image with people, so a folder of results concatenates and indexes alike.
+        """
         out: dict[str, np.ndarray] = {
             "scores": np.asarray([p.score for p in self.persons], np.float32).reshape(-1),
         }
-        dims = template_dims or {}
-        for key in _STACKED:
+        param_names = {n for p in self.persons for n in p.params} or \
+            {k.removeprefix("param_") for k in self.person_shapes if k.startswith("param_")}
+        for key in (*_STACKED, *(f"param_{n}" for n in sorted(param_names))):
             if self.persons:
-                out[key] = np.stack([np.asarray(getattr(p, key), np.float32) for p in self.persons])
+                out[key] = np.stack([np.asarray(_person_value(p, key), np.float32) for p in self.persons])
             else:
-                out[key] = np.zeros((0, *dims.get(key, (0,))), np.float32)
-        for name in sorted({n for p in self.persons for n in p.params}):
-            out[f"param_{name}"] = np.stack([np.asarray(p.params[name], np.float32) for p in self.persons])
+                out[key] = np.zeros((0, *self.person_shapes.get(key, (0,))), np.float32)
         out["track_id"] = np.asarray([p.track_id for p in self.persons], np.int64)
         out["K"] = np.asarray(self.K, np.float32)
         out["image_size"] = np.asarray(self.image_size, np.int64)
@@ -102,3 +118,7 @@ class ImageResult:
         ids = [p.track_id if p.track_id >= 0 else i for i, p in enumerate(self.persons)]
         return render_overlay(image, [p.vertices for p in self.persons], self.faces,
                               self.K if K_image is None else K_image, ids=ids)
+
+
+def _person_value(person: Person, key: str) -> np.ndarray:
+    return person.params[key.removeprefix("param_")] if key.startswith("param_") else getattr(person, key)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from hmr.errors import HmrError
+from hmr.errors import HmrError, missing_checkpoint
 from hmr.nn.config import NetConfig
 from hmr.nn.network import HumanMeshNet
 
@@ -45,7 +45,7 @@ def load_network(path: str | Path) -> HumanMeshNet:
     """Build and load a network from ``.safetensors`` (ours) or ``.pt`` (Multi-HMR)."""
     path = Path(path)
     if not path.is_file():
-        raise HmrError(f"checkpoint {path} does not exist; pass an existing .pt or .safetensors file")
+        raise missing_checkpoint(path)
     if path.suffix == ".safetensors":
         config, state_dict = _read_safetensors(path)
     elif path.suffix in (".pt", ".pth", ".ckpt"):

@@ -22,8 +22,6 @@ import numpy as np
 
 from hmr.errors import HmrError
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                  ".wmv", ".flv", ".3gp", ".ogv"}
 
 
 @dataclass(frozen=True)

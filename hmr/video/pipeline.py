@@ -54,6 +54,8 @@ class VideoOptions:
             raise HmrError(f"batch size must be >= 1, got {self.batch_size}")
         if self.stride < 1:
             raise HmrError(f"--stride must be >= 1, got {self.stride}")
+        if self.start_s < 0:
+            raise HmrError(f"--start must be >= 0 s, got {self.start_s}")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise HmrError(f"--end ({self.end_s}) must be after --start ({self.start_s})")
         if self.max_persons is not None and self.max_persons < 1:
@@ -136,6 +138,10 @@ class VideoPipeline:
         overlay_path, tracks_path = (outputs[0], outputs[1]) if self.render else (None, outputs[0])
         with VideoReader(source, opts.start_s, opts.end_s, opts.stride) as reader, \
                 TrackRecorder(out_dir, opts.save_meshes) as recorder:
+            duration_s = reader.info.duration_s
+            if duration_s > 0 and opts.start_s >= duration_s:
+                raise HmrError(f"{source}: --start {opts.start_s:g} s is past the end of the video "
+                               f"({duration_s:.2f} s long)")
             writer_context = (h264_writer(overlay_path, reader.info.time_base, reader.info.fps)
                               if overlay_path else nullcontext())
             with writer_context as writer, tqdm(total=reader.expected_frames or None, unit="frame",
@@ -145,7 +151,7 @@ class VideoPipeline:
                 if first is None:
                     raise HmrError(f"{source}: no frame could be decoded" +
                                    (f" ({'; '.join(reader.warnings)})" if reader.warnings else ""))
-            recorder.write(tracks_path, self._meta(source, reader, first))
+            recorder.write(tracks_path, self._meta(source, reader, recorder, first))
         return VideoReport(source, "done", outputs, recorder.num_frames, len(recorder.track_ids),
                            warnings=list(reader.warnings))
 
@@ -175,7 +181,7 @@ class VideoPipeline:
                 bar.update(len(batch))
         return first
 
-    def _meta(self, source: Path, reader: VideoReader, first: ImageResult) -> dict[str, np.ndarray]:
+    def _meta(self, source: Path, reader: VideoReader, recorder: TrackRecorder, first: ImageResult) -> dict[str, np.ndarray]:
         meta = {
             "K": np.asarray(first.K, np.float64), "image_size": np.asarray(first.image_size, np.int64),
             "body_model": np.asarray(first.body_model), "fps": np.asarray(reader.info.fps, np.float64),
@@ -184,6 +190,8 @@ class VideoPipeline:
         }
         if first.shape_names:
             meta["shape_names"] = np.asarray(first.shape_names)
+        if self.render is not None:  # the overlay plays from 0 s: its time t is source time t + this
+            meta["overlay_start_s"] = np.asarray(recorder.first_time_s, np.float64)
         return meta
 
     def _estimated_frames(self, source: Path, out_dir: Path, stem: str | None) -> int:

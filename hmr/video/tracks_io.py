@@ -11,7 +11,11 @@ Layout (loadable with ``np.load(path, allow_pickle=False)``):
 - tracks: ``track_ids (T,)``, ``track_start (T,)``, ``track_length (T,)``: track ``i``'s rows are
   ``track_start[i] : track_start[i] + track_length[i]``;
 - video: ``video_frame_index (F,)`` and ``video_time_s (F,)`` of every processed frame (with or
-  without people), ``K``, ``image_size`` (W, H), ``body_model``, ``fps``, ``smooth``.
+  without people), ``K``, ``image_size`` (W, H), ``body_model``, ``fps``, ``smooth`` and, when an
+  overlay was written, ``overlay_start_s``: the overlay plays from 0 s, so its time t is source
+  time ``t + overlay_start_s`` (non-zero with ``--start``).
+- with nobody seen in any frame, every row field is still there with zero rows and its true
+  trailing shape.
 
 Rows are spooled to disk while the video runs, so memory stays flat however long it is, and are
 sorted into track order when the file is written.
@@ -44,7 +48,7 @@ class _ColumnSpool:
         self._pending_rows = 0
 
     def append(self, columns: dict[str, np.ndarray], rows: int) -> None:
-        if self.rows + self._pending_rows and set(columns) != set(self._layout):
+        if self._layout and set(columns) != set(self._layout):
             raise ValueError(f"row fields changed mid-video: {sorted(set(columns) ^ set(self._layout))}")
         for name, values in columns.items():
             values = np.ascontiguousarray(values)
@@ -103,23 +107,27 @@ class TrackRecorder:
     def num_frames(self) -> int:
         return len(self._frame_index)
 
+    @property
+    def first_time_s(self) -> float:
+        """Source time of the first processed frame (where an overlay video starts)."""
+        return self._frame_time_s[0] if self._frame_time_s else 0.0
+
     def add_frame(self, frame_index: int, time_s: float, result: ImageResult) -> None:
+        """Record one processed frame; a frame with nobody in it still fixes the row schema, so a
+        video where nobody is seen writes every field with zero rows and its true trailing shape."""
         self._frame_index.append(frame_index)
         self._frame_time_s.append(time_s)
-        if not result.persons:
-            return
-        persons = result.persons
-        count = len(persons)
+        stacked = result.stacked()
+        count = len(result.persons)
         columns = {
-            "track_id": np.array([p.track_id for p in persons], np.int64),
+            "track_id": stacked["track_id"],
             "frame_index": np.full(count, frame_index, np.int64),
             "time_s": np.full(count, time_s, np.float64),
-            "score": np.array([p.score for p in persons], np.float32),
+            "score": stacked["scores"],
         }
         fields = _ROW_FIELDS + ("vertices",) if self.save_meshes else _ROW_FIELDS
-        columns.update({name: np.stack([np.asarray(getattr(p, name), np.float32) for p in persons]) for name in fields})
-        for name in sorted({n for p in persons for n in p.params}):
-            columns[f"param_{name}"] = np.stack([np.asarray(p.params[name], np.float32) for p in persons])
+        columns.update({name: stacked[name] for name in fields})
+        columns.update({name: value for name, value in stacked.items() if name.startswith("param_")})
         if self.save_meshes:
             self._faces = np.asarray(result.faces, np.int64)
         self._spool.append(columns, count)
@@ -142,15 +150,15 @@ class TrackRecorder:
         }
         if self._faces is not None:
             arrays["faces"] = self._faces
-        if not rows:  # nobody was seen: the index columns alone, empty
+        if not self._spool.names:  # no frame at all: the index columns alone, empty
             arrays.update(track_id=np.zeros(0, np.int64), frame_index=np.zeros(0, np.int64),
                           time_s=np.zeros(0, np.float64))
-        arrays["row_fields"] = np.asarray(self._spool.names if rows else ["track_id", "frame_index", "time_s"])
+        arrays["row_fields"] = np.asarray(self._spool.names or ["track_id", "frame_index", "time_s"])
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             for name, value in arrays.items():
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, value, allow_pickle=False)
-            for name in self._spool.names if rows else []:
+            for name in self._spool.names:
                 column = self._spool.column(name)
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     header = {"descr": np.lib.format.dtype_to_descr(column.dtype), "fortran_order": False,

@@ -139,3 +139,21 @@ def test_differentiable(anny_body):
     params["height"] = params["height"].requires_grad_()
     anny_body(**params).joints.square().sum().backward()
     assert params["body_pose"].grad.abs().sum() > 0 and params["height"].grad.abs().sum() > 0
+
+
+def test_build_cache_is_detected(tmp_path, monkeypatch):
+    """hmr announces Anny's 2-minute first build only when its cache really is missing."""
+    import anny.paths
+
+    from hmr.body.anny_body import anny_build_cached
+
+    real = anny.paths.get_anny_cache_path()
+    monkeypatch.setattr(anny.paths, "_ANNY_CACHE_DIR", [tmp_path])
+    assert not anny_build_cached()
+    (tmp_path / "v14").mkdir()
+    (tmp_path / "v14" / "load_data_0.safetensors").write_bytes(b"")
+    assert not anny_build_cached()  # loaded assets are not a built model
+    (tmp_path / "v14" / "build_model_data_0.safetensors").write_bytes(b"")
+    assert anny_build_cached()
+    monkeypatch.setattr(anny.paths, "_ANNY_CACHE_DIR", [real])
+    assert anny_build_cached() == any(real.glob("**/build_model_data_*.safetensors"))

@@ -256,6 +256,10 @@ def test_service_snippet_in_docs_runs_without_hmr_or_torch(fixture_onnx, multihm
     script = blocker + snippet + "\nnp.savez('out.npz', vertices=vertices, loc=loc, faces=faces, joints_2d=joints_2d)\n"
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
+    # providers chosen explicitly: the best this wheel has (CPU on the CPU wheel), never e.g. Azure's
+    best = next(p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+                if p in ort.get_available_providers())
+    assert run.stdout.strip().endswith(f"person(s) on {best}"), run.stdout
     got = np.load(tmp_path / "out.npz")
     expected = np.load(multihmr_fixture / "expected_vits448.npz")
     assert np.abs(got["vertices"] - expected["vertices"]).max() < 1e-4

@@ -6,6 +6,7 @@ from scipy.spatial.transform import Rotation
 from hmr.infer.onnx_backend import OnnxBackend
 from hmr.infer.preprocess import prepare
 
+from contract_checks import assert_same_contract
 from onnx_checks import FIXTURE_THRESH, VARIANT_THRESH, assert_results_match
 
 
@@ -67,3 +68,14 @@ def test_more_persons_than_slots_keeps_the_best(onnx_448, fixture_torch_backend,
     assert len(got) == 8
     best = sorted((p.score for p in want.persons), reverse=True)[:8]
     assert np.allclose(sorted((p.score for p in got.persons), reverse=True), best, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend_name", ["onnx", "torch"])
+def test_no_person_keeps_the_output_contract(backend_name, onnx_448, fixture_torch_backend, prepared_448):
+    """An image with nobody in it: the same keys and trailing shapes as one with three people, for
+    the ONNX backend and a network checkpoint (V = 10475, J = 53, every ``param_*`` block)."""
+    backend = onnx_448 if backend_name == "onnx" else fixture_torch_backend
+    full, empty = backend.predict_batch([prepared_448["fixture"], prepared_448["black"]], FIXTURE_THRESH, 3)
+    assert_same_contract(empty, full)
+    stacked = empty.stacked()
+    assert stacked["vertices"].shape == (0, 10475, 3) and stacked["rotvec"].shape == (0, 53, 3)

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from contract_checks import assert_same_contract
 from hmr.errors import HmrError
 
 from .conftest import load_photo
@@ -41,11 +42,13 @@ def test_result_fills_every_person_field(pipeline, photo_results, tmp_path):
     assert saved["vertices"].shape == (2, body.num_vertices, 3)
 
 
-def test_nobody_gives_an_empty_result_with_a_message(pipeline):
+def test_nobody_gives_an_empty_result_with_a_message(pipeline, photo_results):
     image = np.full((240, 320, 3), 127, np.uint8)
     result = pipeline.predict(image, np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]]))
     assert len(result) == 0 and "no person found" in result.message
-    assert result.stacked()["vertices"].shape[0] == 0
+    # the open default keeps the contract: the keys and trailing shapes of a result with people
+    assert_same_contract(result, photo_results["lab_two_people.jpg"][2])
+    assert result.stacked()["vertices"].shape == (0, pipeline.body.num_vertices, 3)
 
 
 def test_tiny_people_are_skipped_not_broken(pipeline):

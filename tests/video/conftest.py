@@ -16,7 +16,7 @@ from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
 from hmr.geometry import intrinsics_from_fov
-from hmr.infer.result import ImageResult, Person
+from hmr.infer.result import ImageResult, Person, person_shapes
 
 # A tiny "skeleton" and "mesh" around the pelvis, body frame, metres.
 JOINT_OFFSETS = np.array([[0, 0, 0], [0, -0.5, 0], [0, -0.75, 0], [0.2, -0.45, 0], [-0.2, -0.45, 0]], float)
@@ -44,8 +44,9 @@ def make_person(pelvis_m, K, global_rotvec=(0.0, 0.0, 0.0), score: float = 0.9, 
 
 
 def make_result(persons: list[Person], K, size=(320, 240)) -> ImageResult:
+    """As a backend returns it: with the schema of its persons even when there are none."""
     return ImageResult(persons=persons, K=np.asarray(K, np.float64), image_size=size, body_model="synthetic",
-                       faces=FACES)
+                       faces=FACES, person_shapes=person_shapes(make_person((0.0, 0.0, 3.0), K)))
 
 
 class SquareFinder:

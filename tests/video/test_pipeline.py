@@ -188,3 +188,39 @@ def test_frames_without_people_are_recorded(synth, tmp_path):
     with np.load(report.outputs[0], allow_pickle=False) as data:
         assert list(data["video_frame_index"]) == list(range(8))
         assert list(data["frame_index"]) == list(range(3, 8)) and data["K"].shape == (3, 3)
+
+
+def test_nobody_in_any_frame_keeps_every_row_field(synth, tmp_path):
+    """A video where nobody is seen: the same row fields and trailing shapes as one with people."""
+    empty_src = synth.write_video(tmp_path / "empty.mp4", [synth.draw_squares(W, H, []) for _ in range(4)])
+    full_src = synth.write_video(tmp_path / "full.mp4", [synth.draw_squares(W, H, [(60, 60)]) for _ in range(4)])
+    pipeline, _ = _pipeline(synth, render=False, save_meshes=True)
+    empty_report, full_report = pipeline.run([empty_src, full_src], tmp_path / "out")
+    with np.load(empty_report.outputs[0], allow_pickle=False) as empty, \
+            np.load(full_report.outputs[0], allow_pickle=False) as full:
+        assert sorted(empty["row_fields"]) == sorted(full["row_fields"])
+        assert "param_global_orient" in set(empty["row_fields"]) and len(full["track_id"]) == 4
+        for name in full["row_fields"]:
+            assert empty[name].shape == (0, *full[name].shape[1:]), name
+        assert list(empty["video_frame_index"]) == [0, 1, 2, 3]
+
+
+def test_start_past_the_end_says_so(synth, tmp_path):
+    source = _crossing_video(synth, tmp_path / "short.mp4", n=30)  # 1 s at 30 fps
+    pipeline, _ = _pipeline(synth, render=False, start_s=10.0)
+    [report] = pipeline.run([source], tmp_path / "out")
+    assert report.status == "failed"
+    assert "--start 10 s is past the end of the video (1.00 s long)" in report.error
+
+
+def test_overlay_offset_is_recorded(synth, tmp_path):
+    """The overlay plays from 0 s; overlay_start_s maps it back to the source times in the tracks file."""
+    source = _crossing_video(synth, tmp_path / "walk.mp4", n=30, gap=())
+    pipeline, _ = _pipeline(synth, stride=2, start_s=0.5)
+    [report] = pipeline.run([source], tmp_path / "out")
+    overlay, tracks = report.outputs
+    with np.load(tracks, allow_pickle=False) as data:
+        start = float(data["overlay_start_s"])
+        assert start == pytest.approx(data["video_time_s"][0]) and start == pytest.approx(15 / 30, abs=1e-3)
+        overlay_times = synth.read_frame_times(overlay)
+        np.testing.assert_allclose(overlay_times + start, data["video_time_s"], atol=2e-3)
