@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.hmr-installed
 IMAGE  ?= examples/lab_three_people.jpg
 OUT    ?= out
 
-.PHONY: install system-deps demo test bench clean
+.PHONY: install system-deps demo test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,17 @@ system-deps:
 
 test: system-deps install
 	$(PY) -m pytest -q
+
+# the edit loop: everything but the tests marked slow (real photos, long fits, exports) or browser (Chromium)
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+# style, formatting, the layer contracts of docs/architecture.md, types; PYTHONPATH=. lets import-linter see demo/
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

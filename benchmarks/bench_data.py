@@ -6,6 +6,7 @@ random access through the index. Nothing is downloaded; everything lives in a te
 
     python benchmarks/bench_data.py [--n 2000] [--size 640x480] [--format jpg|png]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,16 @@ def make_source(root: Path, n: int, width: int, height: int, fmt: str) -> int:
     (root / "annotations").mkdir()
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:height, 0:width]
-    textures = [np.clip((np.sin(xx / (7 + k)) + np.cos(yy / (5 + k)))[..., None] * 60 + 128
-                        + rng.integers(-12, 13, (height, width, 3)), 0, 255).astype(np.uint8) for k in range(16)]
+    textures = [
+        np.clip(
+            (np.sin(xx / (7 + k)) + np.cos(yy / (5 + k)))[..., None] * 60
+            + 128
+            + rng.integers(-12, 13, (height, width, 3)),
+            0,
+            255,
+        ).astype(np.uint8)
+        for k in range(16)
+    ]
     images, anns, total = [], [], 0
     for i in range(1, n + 1):
         pixels = np.roll(textures[i % 16], i, axis=1)
@@ -49,8 +58,17 @@ def make_source(root: Path, n: int, width: int, height: int, fmt: str) -> int:
         total += buf.tell()
         images.append({"id": i, "file_name": name, "width": width, "height": height})
         kp = np.concatenate([rng.uniform(0, min(width, height), (17, 2)), np.full((17, 1), 2.0)], 1)
-        anns.append({"id": i, "image_id": i, "category_id": 1, "iscrowd": 0, "bbox": [10.0, 10.0, 100.0, 200.0],
-                     "num_keypoints": 17, "keypoints": kp.reshape(-1).tolist()})
+        anns.append(
+            {
+                "id": i,
+                "image_id": i,
+                "category_id": 1,
+                "iscrowd": 0,
+                "bbox": [10.0, 10.0, 100.0, 200.0],
+                "num_keypoints": 17,
+                "keypoints": kp.reshape(-1).tolist(),
+            }
+        )
     labels = json.dumps({"images": images, "annotations": anns})
     (root / "annotations" / "person_keypoints_val2017.json").write_text(labels)
     return total
@@ -60,8 +78,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="number of images")
     ap.add_argument("--size", default="640x480", help="image size WxH")
-    ap.add_argument("--format", choices=["jpg", "png"], default="jpg",
-                    help="source format: jpg is stored as is, png is re-encoded (BEDLAM-like)")
+    ap.add_argument(
+        "--format",
+        choices=["jpg", "png"],
+        default="jpg",
+        help="source format: jpg is stored as is, png is re-encoded (BEDLAM-like)",
+    )
     ap.add_argument("--shard-mb", type=float, default=64.0, help="shard size for the benchmark (MB)")
     args = ap.parse_args()
     width, height = map(int, args.size.split("x"))
@@ -69,13 +91,16 @@ def main() -> None:
     try:
         t = time.perf_counter()
         src_bytes = make_source(tmp / "src", args.n, width, height, args.format)
-        print(f"source: {args.n} {args.format} images {width}x{height}, {src_bytes / 1e6:.0f} MB "
-              f"(built in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"source: {args.n} {args.format} images {width}x{height}, {src_bytes / 1e6:.0f} MB "
+            f"(built in {time.perf_counter() - t:.1f} s)"
+        )
         for workers in (1, 2):
             out = tmp / f"out{workers}"
             t = time.perf_counter()
-            report = run_conversion(Coco(), tmp / "src", out, workers=workers, shard_bytes=int(args.shard_mb * 1e6),
-                                    quiet=True)
+            report = run_conversion(
+                Coco(), tmp / "src", out, workers=workers, shard_bytes=int(args.shard_mb * 1e6), quiet=True
+            )
             dt = time.perf_counter() - t
             assert report.converted == args.n and not report.failed
             print(f"convert  workers={workers}: {args.n / dt:8.1f} images/s ({dt:.1f} s)")

@@ -9,6 +9,7 @@ through one photo run and saves the page (this is how ``docs/demo_screenshot.png
     .venv/bin/python benchmarks/bench_demo_load.py [--clients 8] [--rounds 3] [--checkpoint PATH]
         [--image examples/lab_three_people.jpg] [--screenshot docs/demo_screenshot.png]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "demo"))
 from server_process import DemoServer, rss_mb  # noqa: E402
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 class PeakRss:
@@ -53,8 +61,10 @@ def one_round(clients, image: Path, checkpoint: str) -> tuple[float, list[float]
     from gradio_client import handle_file
 
     started = time.perf_counter()
-    jobs = [c.submit(handle_file(str(image)), checkpoint, "auto", "torch", 0.3, 3, 60, "", api_name="/predict_image")
-            for c in clients]
+    jobs = [
+        c.submit(handle_file(str(image)), checkpoint, "auto", "torch", 0.3, 3, 60, "", api_name="/predict_image")
+        for c in clients
+    ]
     latencies: list[float | None] = [None] * len(jobs)
     while any(t is None for t in latencies):
         for i, job in enumerate(jobs):
@@ -78,8 +88,7 @@ def screenshot(url: str, image: Path, path: Path) -> None:
         page.locator("#image-input input[type=file]").set_input_files(str(image))
         page.wait_for_selector("#image-input img")
         page.click("#run-image")
-        page.wait_for_function("document.querySelector('#status-line')?.innerText.includes('person')",
-                               timeout=300_000)
+        page.wait_for_function("document.querySelector('#status-line')?.innerText.includes('person')", timeout=300_000)
         page.wait_for_selector("#model3d canvas")
         time.sleep(8.0)  # the software-WebGL viewer needs a few seconds to draw
         png = page.screenshot(full_page=True)
@@ -112,22 +121,26 @@ def main() -> None:
             print(f"server ready in {time.perf_counter() - started:.1f} s, RSS {rss_mb(server.pid):.0f} MiB")
             clients = [Client(server.url, verbose=False) for _ in range(args.clients)]
             endpoint = clients[0].view_api(return_format="dict", print_info=False)["named_endpoints"]
-            checkpoint = next(p for p in endpoint["/predict_image"]["parameters"]
-                              if p["parameter_name"] == "checkpoint")["parameter_default"]
+            checkpoint = next(
+                p for p in endpoint["/predict_image"]["parameters"] if p["parameter_name"] == "checkpoint"
+            )["parameter_default"]
             first_s, _ = one_round(clients[:1], args.image, checkpoint)
             alone = [one_round(clients[:1], args.image, checkpoint)[0] for _ in range(3)]
-            print(f"first request (loads the model) {first_s:.1f} s; "
-                  f"one request alone {statistics.median(alone):.2f} s")
+            print(
+                f"first request (loads the model) {first_s:.1f} s; one request alone {statistics.median(alone):.2f} s"
+            )
             baseline_mb = rss_mb(server.pid)
             for index in range(args.rounds):
                 sampler = PeakRss(server.pid)
                 wall_s, latencies = one_round(clients, args.image, checkpoint)
                 peak_mb = sampler.stop()
                 time.sleep(1.0)
-                print(f"round {index + 1}: {args.clients} requests in {wall_s:.1f} s "
-                      f"({args.clients / wall_s:.2f} req/s), latency median {statistics.median(latencies):.1f} s "
-                      f"max {max(latencies):.1f} s; RSS {baseline_mb:.0f} -> peak {peak_mb:.0f} -> "
-                      f"{rss_mb(server.pid):.0f} MiB; server up: {server.alive()}")
+                print(
+                    f"round {index + 1}: {args.clients} requests in {wall_s:.1f} s "
+                    f"({args.clients / wall_s:.2f} req/s), latency median {statistics.median(latencies):.1f} s "
+                    f"max {max(latencies):.1f} s; RSS {baseline_mb:.0f} -> peak {peak_mb:.0f} -> "
+                    f"{rss_mb(server.pid):.0f} MiB; server up: {server.alive()}"
+                )
             if args.screenshot:
                 screenshot(server.url, args.image, args.screenshot)
                 print(f"screenshot: {args.screenshot}")

@@ -9,6 +9,7 @@ relative depth error of people 3-5 m away.
 
 Usage: ``python benchmarks/bench_fit.py [--repeat 3] [--people 16] [--json out.json]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from hmr.camera import intrinsics_from_fov
 from hmr.fit import FitPipeline
 from hmr.fit.fitter import Fitter
 from hmr.fit.observations import build_observations
 from hmr.fit.synthetic import EVAL_BONES, pa_mpjpe, sample_people
-from hmr.geometry import intrinsics_from_fov
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -49,26 +50,36 @@ def bench_photos(pipeline: FitPipeline, repeat: int) -> dict:
             if not people:
                 continue
             n = len(people)
-            for key, value in (("keypoints_wall", kp_wall), ("keypoints_cpu", kp_cpu), ("fit_wall", fit_wall),
-                               ("fit_cpu", fit_cpu)):
+            for key, value in (
+                ("keypoints_wall", kp_wall),
+                ("keypoints_cpu", kp_cpu),
+                ("fit_wall", fit_wall),
+                ("fit_cpu", fit_cpu),
+            ):
                 samples[key].extend([value / n] * n)
         photo_errors = pipeline.reprojection_errors(result, people)
         errors.extend(photo_errors.tolist())
-        per_photo[path.name] = {"people": len(people),
-                                "reprojection_error_pct": np.round(100 * photo_errors, 2).tolist()}
+        per_photo[path.name] = {
+            "people": len(people),
+            "reprojection_error_pct": np.round(100 * photo_errors, 2).tolist(),
+        }
     median = {k: statistics.median(v) for k, v in samples.items()}
     median["total_wall"] = median["keypoints_wall"] + median["fit_wall"]
     median["total_cpu"] = median["keypoints_cpu"] + median["fit_cpu"]
-    return {"seconds_per_person_median": median, "photos": per_photo,
-            "reprojection_error_pct": {"mean": 100 * float(np.mean(errors)), "max": 100 * float(np.max(errors))}}
+    return {
+        "seconds_per_person_median": median,
+        "photos": per_photo,
+        "reprojection_error_pct": {"mean": 100 * float(np.mean(errors)), "max": 100 * float(np.max(errors))},
+    }
 
 
 def bench_synthetic(pipeline: FitPipeline, people: int, seed: int = 0) -> dict:
     fit_body, mapping = pipeline.fit_body, pipeline.mapping
     synthetic = sample_people(fit_body, mapping, people, seed=seed)
     obs = build_observations(synthetic.people, mapping, synthetic.K)
-    state, wall, cpu = _timed(Fitter(fit_body, mapping, pipeline.fitter.settings).fit, obs, synthetic.K,
-                              fit_body.init_variables(people))
+    state, wall, cpu = _timed(
+        Fitter(fit_body, mapping, pipeline.fitter.settings).fit, obs, synthetic.K, fit_body.init_variables(people)
+    )
     with torch.no_grad():
         keypoints = fit_body.keypoints(state.variables, hands=False) @ state.rotmat.transpose(1, 2)
         keypoints = keypoints + state.transl[:, None]
@@ -77,9 +88,12 @@ def bench_synthetic(pipeline: FitPipeline, people: int, seed: int = 0) -> dict:
     hips = [EVAL_BONES.index("upperleg01.L"), EVAL_BONES.index("upperleg01.R")]
     depth, true_depth = joints[:, hips].mean(1)[:, 2], synthetic.joints_cam[:, hips].mean(1)[:, 2]
     depth_pct = 100 * np.abs(depth - true_depth) / true_depth
-    return {"people": people, "pa_mpjpe_mm": {"mean": float(error_mm.mean()), "max": float(error_mm.max())},
-            "depth_error_pct": {"mean": float(depth_pct.mean()), "max": float(depth_pct.max())},
-            "fit_seconds_per_person": {"wall": wall / people, "cpu": cpu / people}}
+    return {
+        "people": people,
+        "pa_mpjpe_mm": {"mean": float(error_mm.mean()), "max": float(error_mm.max())},
+        "depth_error_pct": {"mean": float(depth_pct.mean()), "max": float(depth_pct.max())},
+        "fit_seconds_per_person": {"wall": wall / people, "cpu": cpu / people},
+    }
 
 
 def main() -> None:
@@ -90,8 +104,11 @@ def main() -> None:
     args = parser.parse_args()
 
     pipeline = FitPipeline("anny")
-    report = {"torch_threads": torch.get_num_threads(), "photos": bench_photos(pipeline, args.repeat),
-              "synthetic": bench_synthetic(pipeline, args.people)}
+    report = {
+        "torch_threads": torch.get_num_threads(),
+        "photos": bench_photos(pipeline, args.repeat),
+        "synthetic": bench_synthetic(pipeline, args.people),
+    }
     speed = report["photos"]["seconds_per_person_median"]
     print("seconds per person (median)   wall    cpu")
     for phase in ("keypoints", "fit", "total"):
@@ -99,9 +116,11 @@ def main() -> None:
     for name, info in report["photos"]["photos"].items():
         print(f"  {name:<26} {info['people']} people, reprojection error % {info['reprojection_error_pct']}")
     syn = report["synthetic"]
-    print(f"synthetic ({syn['people']} people, 3-5 m): PA-MPJPE {syn['pa_mpjpe_mm']['mean']:.1f} mm "
-          f"(max {syn['pa_mpjpe_mm']['max']:.1f}), depth error {syn['depth_error_pct']['mean']:.1f}% "
-          f"(max {syn['depth_error_pct']['max']:.1f}%)")
+    print(
+        f"synthetic ({syn['people']} people, 3-5 m): PA-MPJPE {syn['pa_mpjpe_mm']['mean']:.1f} mm "
+        f"(max {syn['pa_mpjpe_mm']['max']:.1f}), depth error {syn['depth_error_pct']['mean']:.1f}% "
+        f"(max {syn['depth_error_pct']['max']:.1f}%)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -17,6 +17,7 @@ the real one), so nothing licence-gated is needed.
     python benchmarks/bench_onnx.py --device cuda --ort-device cuda --precisions fp32 fp16
     python benchmarks/bench_onnx.py --device cuda --ort-device tensorrt --precisions fp32 fp16
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,15 +64,25 @@ def make_inputs(work: Path, sizes: list[int]) -> tuple[Path, dict[int, Path]]:
     fixture = fixture_dir()
     models = work / "models"
     if not (models / "smplx" / "SMPLX_NEUTRAL.npz").is_file():
-        subprocess.run([sys.executable, str(fixture / "make_fake_smplx.py"), str(models)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(fixture / "make_fake_smplx.py"), str(models)], check=True, capture_output=True
+        )
     checkpoints = {}
     for size in sizes:
         path = work / f"vits{size}.pt"
         if not path.is_file():
             if size == 448:
-                subprocess.run([sys.executable, str(fixture / "make_checkpoint.py"), str(fixture / "keys_vits448.json"),
-                                str(fixture / "args_vits448.json"), str(path)], check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(fixture / "make_checkpoint.py"),
+                        str(fixture / "keys_vits448.json"),
+                        str(fixture / "args_vits448.json"),
+                        str(path),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
             else:
                 write_variant_checkpoint(fixture, path, 2, 8, size)
         checkpoints[size] = path
@@ -100,14 +111,17 @@ def bench_size(size: int, checkpoint: Path, models: Path, work: Path, args) -> l
     export_s = time.perf_counter() - started
     prepared = prepare(image, size)
     reference = runners["torch eager fp32"].predict_batch([prepared], FIXTURE_THRESH, 3)
-    errors = {name: mean_vertex_error_mm(runner.predict_batch([prepared], FIXTURE_THRESH, 3), reference)
-              for name, runner in runners.items() if name != "torch eager fp32"}
+    errors = {
+        name: mean_vertex_error_mm(runner.predict_batch([prepared], FIXTURE_THRESH, 3), reference)
+        for name, runner in runners.items()
+        if name != "torch eager fp32"
+    }
     rows = []
     for batch in args.batches:
         images = [prepared] * batch
         wall: dict[str, list[float]] = {name: [] for name in runners}
         cpu: dict[str, list[float]] = {name: [] for name in runners}
-        for name, runner in runners.items():
+        for runner in runners.values():
             runner.predict_batch(images, FIXTURE_THRESH, 3)  # warm-up: allocations, kernel selection
         for _ in range(args.repeat):
             for name, runner in runners.items():
@@ -116,11 +130,19 @@ def bench_size(size: int, checkpoint: Path, models: Path, work: Path, args) -> l
                 runner.predict_batch(images, FIXTURE_THRESH, 3)
                 wall[name].append((time.perf_counter() - start) * 1000 / batch)
                 cpu[name].append((time.process_time() - start_cpu) * 1000 / batch)
-        rows.append({"size": size, "batch": batch, "vertex_error_mm": errors, "export_s": export_s,
-                     "ms_per_image": {name: statistics.median(values) for name, values in wall.items()},
-                     "best_ms_per_image": {name: min(values) for name, values in wall.items()},
-                     "cpu_ms_per_image": {name: statistics.median(values) for name, values in cpu.items()},
-                     "wall_runs": wall, "cpu_runs": cpu})
+        rows.append(
+            {
+                "size": size,
+                "batch": batch,
+                "vertex_error_mm": errors,
+                "export_s": export_s,
+                "ms_per_image": {name: statistics.median(values) for name, values in wall.items()},
+                "best_ms_per_image": {name: min(values) for name, values in wall.items()},
+                "cpu_ms_per_image": {name: statistics.median(values) for name, values in cpu.items()},
+                "wall_runs": wall,
+                "cpu_runs": cpu,
+            }
+        )
         print(format_row(rows[-1], list(runners), "ms_per_image", "wall"), flush=True)
         print(format_row(rows[-1], list(runners), "best_ms_per_image", "wall, best"), flush=True)
         print(format_row(rows[-1], list(runners), "cpu_ms_per_image", "CPU"), flush=True)
@@ -156,21 +178,42 @@ def main() -> None:
         work = Path(args.work_dir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         models, checkpoints = make_inputs(work, args.sizes)
-        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                   platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-        print(f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"onnxruntime {ort.__version__}, load average {os.getloadavg()[0]:.1f}")
+        cpu = (
+            next(
+                (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                platform.processor(),
+            )
+            if Path("/proc/cpuinfo").exists()
+            else platform.processor()
+        )
+        print(
+            f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"onnxruntime {ort.__version__}, load average {os.getloadavg()[0]:.1f}"
+        )
         names = ["torch eager fp32"] + [f"ORT {p}" for p in args.precisions]
-        print("| size | batch | time | " + " | ".join(f"{n} ms/img" for n in names) + " | "
-              + " | ".join(f"{n} speed-up" for n in names[1:]) + " |")
+        print(
+            "| size | batch | time | "
+            + " | ".join(f"{n} ms/img" for n in names)
+            + " | "
+            + " | ".join(f"{n} speed-up" for n in names[1:])
+            + " |"
+        )
         print("|" + "---|" * (3 + 2 * len(names) - 1))
         rows = [row for size in args.sizes for row in bench_size(size, checkpoints[size], models, work, args)]
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
-        print("mean per-vertex error vs torch fp32 on the fixture image (mm): " + "; ".join(
-            f"{row['size']} px {name} {err:.3f}" for row in rows if row["batch"] == args.batches[0]
-            for name, err in row["vertex_error_mm"].items()))
-        print("export (trace once + save each precision): " + ", ".join(
-            f"{row['size']} px {row['export_s']:.0f} s" for row in rows if row["batch"] == args.batches[0]))
+        print(
+            "mean per-vertex error vs torch fp32 on the fixture image (mm): "
+            + "; ".join(
+                f"{row['size']} px {name} {err:.3f}"
+                for row in rows
+                if row["batch"] == args.batches[0]
+                for name, err in row["vertex_error_mm"].items()
+            )
+        )
+        print(
+            "export (trace once + save each precision): "
+            + ", ".join(f"{row['size']} px {row['export_s']:.0f} s" for row in rows if row["batch"] == args.batches[0])
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))
 

@@ -5,6 +5,7 @@ the fake SMPL-X (same vertex count as the real one). Each figure is the median o
 
     .venv/bin/python benchmarks/bench_predict.py [--runs 7] [--persons 3] [--device cpu]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ def bench_size(img_size: int, models_dir: Path, work: Path, runs: int, persons: 
     ckpt = write_variant_checkpoint(MULTIHMR_FIXTURE, work / f"vits{img_size}.pt", 2, 8, img_size)
     predictor = Predictor(ckpt, models_dir=models_dir, device=device)
     backend = predictor.backend
-    image = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(MULTIHMR_FIXTURE / "input_448.png").convert("RGB"))
+    image = np.asarray(
+        __import__("PIL.Image", fromlist=["Image"]).open(MULTIHMR_FIXTURE / "input_448.png").convert("RGB")
+    )
     image = np.asarray(__import__("PIL.Image", fromlist=["Image"]).fromarray(image).resize((640, 480)))
     prepared = [predictor.prepare(image)]
     pixels = torch.from_numpy(prepared[0].pixels.copy()).permute(2, 0, 1)[None].to(backend.device)
@@ -77,12 +80,18 @@ def main() -> None:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        subprocess.run([sys.executable, str(REPO / "tests" / "make_fake_body_models.py"), str(work / "models")],
-                       check=True, capture_output=True)
-        rows = {size: bench_size(size, work / "models", work, args.runs, args.persons, args.device)
-                for size in (448, 224)}
-    print(f"Predictor, ViT-S, 640x480 input, {args.persons} persons, device {args.device}, "
-          f"torch threads {torch.get_num_threads()}, median of {args.runs} runs (ms/image)")
+        subprocess.run(
+            [sys.executable, str(REPO / "tests" / "make_fake_body_models.py"), str(work / "models")],
+            check=True,
+            capture_output=True,
+        )
+        rows = {
+            size: bench_size(size, work / "models", work, args.runs, args.persons, args.device) for size in (448, 224)
+        }
+    print(
+        f"Predictor, ViT-S, 640x480 input, {args.persons} persons, device {args.device}, "
+        f"torch threads {torch.get_num_threads()}, median of {args.runs} runs (ms/image)"
+    )
     print(f"| stage | {' | '.join(f'{s} px' for s in rows)} |")
     print(f"|---|{'---|' * len(rows)}")
     for stage in next(iter(rows.values())):

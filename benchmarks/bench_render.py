@@ -8,6 +8,7 @@ table gives the median and the minimum.
 
     python benchmarks/bench_render.py [--repeats 10] [--threads N] [--supersample 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,10 @@ from hmr.render import available_backends, render_overlay
 
 def body_mesh() -> tuple[np.ndarray, np.ndarray]:
     """A 1.75 m standing figure in the OpenCV camera frame (y down), centred at the origin."""
+
     def capsule_y(length_m: float, radius_m: float, count: list[int]) -> trimesh.Trimesh:
         mesh = trimesh.creation.capsule(height=length_m, radius=radius_m, count=count)
-        mesh.apply_translation(-mesh.bounds.mean(axis=0))       # centred, whatever the trimesh version
+        mesh.apply_translation(-mesh.bounds.mean(axis=0))  # centred, whatever the trimesh version
         mesh.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, [1, 0, 0]))
         return mesh
 
@@ -37,11 +39,11 @@ def body_mesh() -> tuple[np.ndarray, np.ndarray]:
         return mesh
 
     parts = [
-        (ellipsoid(3, [0.10, 0.12, 0.11]), [0.0, -0.75, 0.0]),       # head
-        (ellipsoid(4, [0.19, 0.33, 0.12]), [0.0, -0.30, 0.0]),       # torso
-        (capsule_y(0.55, 0.045, [24, 48]), [-0.25, -0.30, 0.0]),     # arms
+        (ellipsoid(3, [0.10, 0.12, 0.11]), [0.0, -0.75, 0.0]),  # head
+        (ellipsoid(4, [0.19, 0.33, 0.12]), [0.0, -0.30, 0.0]),  # torso
+        (capsule_y(0.55, 0.045, [24, 48]), [-0.25, -0.30, 0.0]),  # arms
         (capsule_y(0.55, 0.045, [24, 48]), [0.25, -0.30, 0.0]),
-        (capsule_y(0.80, 0.07, [32, 64]), [-0.10, 0.45, 0.0]),       # legs
+        (capsule_y(0.80, 0.07, [32, 64]), [-0.10, 0.45, 0.0]),  # legs
         (capsule_y(0.80, 0.07, [32, 64]), [0.10, 0.45, 0.0]),
     ]
     verts, faces, offset = [], [], 0
@@ -75,8 +77,10 @@ def main() -> None:
     verts, faces = body_mesh()
     # Three people side by side at 3.5 to 4.9 m, each partly hiding the next.
     placements = [[0.0, 0.1, 3.5], [0.45, 0.1, 4.2], [-0.5, 0.1, 4.9]]
-    print(f"body: {len(verts)} vertices, {len(faces)} faces; torch threads: {torch.get_num_threads()}; "
-          f"supersample: {args.supersample}")
+    print(
+        f"body: {len(verts)} vertices, {len(faces)} faces; torch threads: {torch.get_num_threads()}; "
+        f"supersample: {args.supersample}"
+    )
     print(f"{'backend':8} {'size':>10} {'bodies':>6} {'median ms':>10} {'min ms':>8}")
     for backend in available_backends():
         for width, height in ((640, 480), (1280, 720)):
@@ -84,12 +88,15 @@ def main() -> None:
             K = intrinsics_from_fov(width, height)
             for n_bodies in (1, 3):
                 meshes = [verts + offset for offset in placements[:n_bodies]]
+
                 def frame(image=image, meshes=meshes, K=K, backend=backend):
                     return render_overlay(image, meshes, faces, K, backend=backend, supersample=args.supersample)
 
                 times = time_ms(frame, args.repeats)
-                print(f"{backend:8} {f'{width}x{height}':>10} {n_bodies:>6} {statistics.median(times):>10.1f} "
-                      f"{min(times):>8.1f}")
+                print(
+                    f"{backend:8} {f'{width}x{height}':>10} {n_bodies:>6} {statistics.median(times):>10.1f} "
+                    f"{min(times):>8.1f}"
+                )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Recorded (2-core CPU shared with other jobs, torch 2.14.1, float32, batch 4, 24 
 
 End-to-end timings on a loaded machine wander by +-20 %; the per-stage line is the stable measure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def synthetic_video(path: Path, frames: int, width: int, height: int, fps: int =
             for k in range(3):
                 x = int((0.1 + 0.3 * k) * width + 3 * i * (-1) ** k) % (width - side)
                 y = int((0.3 + 0.2 * k) * height) % (height - side)
-                image[y:y + side, x:x + side] = (220, 180 - 40 * k, 90 + 60 * k)
+                image[y : y + side, x : x + side] = (220, 180 - 40 * k, 90 + 60 * k)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = i
             container.mux(stream.encode(frame))
@@ -98,13 +99,21 @@ def main() -> None:
     parser.add_argument("--config", default="vits14-448", help="network config (random weights)")
     parser.add_argument("--video", help="a video to use instead of the synthetic one")
     parser.add_argument("--frames", type=int, default=32, help="synthetic video length")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each, interleaved; the fastest counts (other load on the machine only slows)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of each, interleaved; the fastest counts (other load on the machine only slows)",
+    )
     parser.add_argument("--size", default="640x360", help="synthetic video WxH")
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--persons", type=float, default=3.0,
-                        help="random weights detect almost anything: the score threshold is set so that about "
-                             "this many persons are found per frame")
+    parser.add_argument(
+        "--persons",
+        type=float,
+        default=3.0,
+        help="random weights detect almost anything: the score threshold is set so that about "
+        "this many persons are found per frame",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--render", action="store_true", help="also time the pipeline with the overlay video")
     args = parser.parse_args()
@@ -124,7 +133,7 @@ def main() -> None:
         with VideoReader(video) as reader:
             decoded = list(reader)
         frames = [frame.image for frame in decoded]
-        det_thresh = calibrate_threshold(predictor, frames[:args.batch_size], args.persons)  # also the warm-up
+        det_thresh = calibrate_threshold(predictor, frames[: args.batch_size], args.persons)  # also the warm-up
 
         def predict_batch(batch, K):
             return predictor.predict(batch, K=K, det_thresh=det_thresh)
@@ -134,7 +143,7 @@ def main() -> None:
         def network_alone() -> None:
             results.clear()
             for start in range(0, len(frames), args.batch_size):
-                results.extend(predict_batch(frames[start:start + args.batch_size], None))
+                results.extend(predict_batch(frames[start : start + args.batch_size], None))
 
         def pipeline(render) -> callable:
             options = VideoOptions(batch_size=args.batch_size, progress=False, overwrite=True)
@@ -156,15 +165,19 @@ def main() -> None:
 
     n = len(frames)
     network_s = timings.pop("network alone")
-    print(f"{args.config} on {args.device}, {n} frames {frames[0].shape[1]}x{frames[0].shape[0]}, "
-          f"batch {args.batch_size}, {persons / n:.1f} persons/frame (det-thresh {det_thresh:.4f}), "
-          f"best of {args.repeats}")
+    print(
+        f"{args.config} on {args.device}, {n} frames {frames[0].shape[1]}x{frames[0].shape[0]}, "
+        f"batch {args.batch_size}, {persons / n:.1f} persons/frame (det-thresh {det_thresh:.4f}), "
+        f"best of {args.repeats}"
+    )
     print(f"  network alone          {n / network_s:7.2f} frames/s")
     for name, seconds in timings.items():
         print(f"  {name:22s} {n / seconds:7.2f} frames/s   overhead {100 * (seconds / network_s - 1):+.1f} %")
-    print("  stages alone, ms/frame: network {:.1f} | ".format(1000 * network_s / n)
-          + " | ".join(f"{name} {1000 * seconds / n:.2f}" for name, seconds in stages.items())
-          + f" | sum of non-network stages = {100 * sum(stages.values()) / network_s:.1f} % of network time")
+    print(
+        f"  stages alone, ms/frame: network {1000 * network_s / n:.1f} | "
+        + " | ".join(f"{name} {1000 * seconds / n:.2f}" for name, seconds in stages.items())
+        + f" | sum of non-network stages = {100 * sum(stages.values()) / network_s:.1f} % of network time"
+    )
 
 
 if __name__ == "__main__":

@@ -4,19 +4,21 @@ A converter lists its source as light ``SourceItem``s (one per image, in a fixed
 rerun can skip what is stored) and turns one item into a ``ConvertedImage``. Items travel to
 worker processes, so their payloads hold plain numpy data, never open files or models.
 """
+
 from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from data_tools.bodies import BodyBank
 from data_tools.images import DEFAULT_MAX_SIDE, StoredImage, prepare_image
-from hmr.data.camera import scale_K, scale_points
+from hmr.camera import scale_K, scale_points
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
 
@@ -91,8 +93,9 @@ def require(src: Path, *rel_paths: str, hint: str = "") -> None:
         raise HmrError(f"source folder {src} does not exist")
     for rel in rel_paths:
         if not (src / rel).exists():
-            raise HmrError(f"{src} does not look like the expected source: {rel} is missing"
-                           + (f" ({hint})" if hint else ""))
+            raise HmrError(
+                f"{src} does not look like the expected source: {rel} is missing" + (f" ({hint})" if hint else "")
+            )
 
 
 def require_glob(src: Path, pattern: str, hint: str = "") -> list[Path]:
@@ -100,8 +103,9 @@ def require_glob(src: Path, pattern: str, hint: str = "") -> list[Path]:
         raise HmrError(f"source folder {src} does not exist")
     found = sorted(src.glob(pattern))
     if not found:
-        raise HmrError(f"{src} does not look like the expected source: no file matches {pattern}"
-                       + (f" ({hint})" if hint else ""))
+        raise HmrError(
+            f"{src} does not look like the expected source: no file matches {pattern}" + (f" ({hint})" if hint else "")
+        )
     return found
 
 

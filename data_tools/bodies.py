@@ -5,6 +5,7 @@ the configuration each dataset was fitted with (3DPW: gendered SMPL, 10 betas; B
 SMPL-X, 11 betas, flat hands). The ``smplx`` package builds these directly from the user's
 model files, in float64 so conversions stay far below the 1 mm budget.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,17 @@ MODEL_FILES = {
 #: parameter names (as ``smplx`` takes them) and their length per body model, besides betas
 POSE_SIZES = {
     "smpl": {"global_orient": 3, "body_pose": 69, "transl": 3},
-    "smplx": {"global_orient": 3, "body_pose": 63, "left_hand_pose": 45, "right_hand_pose": 45,
-              "jaw_pose": 3, "leye_pose": 3, "reye_pose": 3, "expression": 10, "transl": 3},
+    "smplx": {
+        "global_orient": 3,
+        "body_pose": 63,
+        "left_hand_pose": 45,
+        "right_hand_pose": 45,
+        "jaw_pose": 3,
+        "leye_pose": 3,
+        "reye_pose": 3,
+        "expression": 10,
+        "transl": 3,
+    },
 }
 
 
@@ -52,19 +62,31 @@ class BodyBank:
         if key not in self._models:
             path = model_file(self.models_dir, kind, gender)
             if not path.exists():
-                raise HmrError(f"body model file {path} is missing; download {kind.upper()} ({gender}) from its "
-                               "official site and pass --models-dir (or set HMR_MODELS_DIR)")
+                raise HmrError(
+                    f"body model file {path} is missing; download {kind.upper()} ({gender}) from its "
+                    "official site and pass --models-dir (or set HMR_MODELS_DIR)"
+                )
             import smplx
 
-            extra = {"use_pca": False, "flat_hand_mean": flat_hand_mean, "num_expression_coeffs": 10} \
-                if kind == "smplx" else {}
+            extra = (
+                {"use_pca": False, "flat_hand_mean": flat_hand_mean, "num_expression_coeffs": 10}
+                if kind == "smplx"
+                else {}
+            )
             with contextlib.redirect_stdout(io.StringIO()):  # smplx prints warnings about beta counts
-                self._models[key] = smplx.create(str(self.models_dir), model_type=kind, gender=gender,
-                                                 num_betas=num_betas, dtype=torch.float64, **extra).eval()
+                self._models[key] = smplx.create(
+                    str(self.models_dir),
+                    model_type=kind,
+                    gender=gender,
+                    num_betas=num_betas,
+                    dtype=torch.float64,
+                    **extra,
+                ).eval()
         return self._models[key]
 
-    def forward(self, kind: str, gender: str, params: dict[str, np.ndarray], flat_hand_mean: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def forward(
+        self, kind: str, gender: str, params: dict[str, np.ndarray], flat_hand_mean: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Posed (vertices (N, V, 3), joints (N, J, 3)) in float64; missing parameters are zero.
 
         ``params`` holds flat (N, D) arrays named as ``smplx`` names them; ``betas`` sets num_betas.
@@ -82,10 +104,15 @@ class BodyBank:
             out = model(**kwargs)
         return out.vertices.numpy(), out.joints.numpy()
 
-    def rest_pelvis(self, kind: str, gender: str, betas: np.ndarray, expression: np.ndarray | None = None,
-                    flat_hand_mean: bool = True) -> np.ndarray:
+    def rest_pelvis(
+        self,
+        kind: str,
+        gender: str,
+        betas: np.ndarray,
+        expression: np.ndarray | None = None,
+        flat_hand_mean: bool = True,
+    ) -> np.ndarray:
         """Pelvis of the unposed, untranslated body, the pivot of global_orient. (N, B) -> (N, 3)"""
         params = {"betas": betas} if expression is None else {"betas": betas, "expression": expression}
         _, joints = self.forward(kind, gender, params, flat_hand_mean)
         return joints[:, 0]
-

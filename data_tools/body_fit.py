@@ -10,6 +10,7 @@ vertices after the fit, in mm.
 Target labels store ``transl`` so that ``vertices_cam = model(poses, betas).vertices + transl``
 for SKEL (it has no translation of its own), and the ``smplx`` convention for SMPL-X.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,22 +19,13 @@ import numpy as np
 import torch
 
 from data_tools.bodies import BodyBank, model_file
+from hmr.body import find_asset, load_body_model
+from hmr.body.skel_dofs import BALL_JOINT_DOFS, BALL_JOINTS, ball_rotmats_to_dofs
 from hmr.errors import HmrError
+from hmr.geometry import rotvec_to_rotmat
 
 #: SKEL ball joints (bone index) and the SMPL joints whose chained rotations start them
 _SKEL_BALL_FROM_SMPL = {0: (), 1: (2,), 6: (1,), 15: (14, 17), 20: (13, 16)}
-
-
-def _rotvec_to_matrix(rv: torch.Tensor) -> torch.Tensor:
-    """(..., 3) -> (..., 3, 3), Rodrigues."""
-    angle = rv.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    k = rv / angle
-    K = torch.zeros(*rv.shape[:-1], 3, 3, dtype=rv.dtype, device=rv.device)
-    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    K = K - K.transpose(-1, -2)
-    s, c = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
-    eye = torch.eye(3, dtype=rv.dtype, device=rv.device).expand_as(K)
-    return eye + s * K + (1 - c) * (K @ K)
 
 
 class SkelTarget:
@@ -42,9 +34,6 @@ class SkelTarget:
     name = "skel"
 
     def __init__(self, models_dir: Path, gender: str, device: str) -> None:
-        from hmr.body import load_body_model
-        from hmr.body.assets import find_asset
-
         self.gender = "male" if gender == "neutral" else gender  # SKEL has no neutral model
         self.model = load_body_model("skel", models_dir, self.gender, device=device)
         self.model_path = find_asset("skel", self.gender, models_dir)
@@ -55,18 +44,20 @@ class SkelTarget:
         return self.model(poses=params["poses"], betas=params["betas"]).vertices + params["transl"][:, None]
 
     def rest_vertices(self) -> np.ndarray:
-        zero = {"poses": torch.zeros(1, 46, device=self.device), "betas": torch.zeros(1, 10, device=self.device),
-                "transl": torch.zeros(1, 3, device=self.device)}
+        zero = {
+            "poses": torch.zeros(1, 46, device=self.device),
+            "betas": torch.zeros(1, 10, device=self.device),
+            "transl": torch.zeros(1, 3, device=self.device),
+        }
         with torch.no_grad():
             return self.vertices(zero)[0].cpu().numpy()
 
     def init_params(self, src_params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        from hmr.body.skel_dofs import BALL_JOINT_DOFS, BALL_JOINTS, ball_rotmats_to_dofs
-
         n = len(src_params["global_orient"])
-        rots = np.concatenate([src_params["global_orient"].reshape(n, 1, 3),
-                               src_params["body_pose"].reshape(n, -1, 3)], 1)
-        rotmats = _rotvec_to_matrix(torch.as_tensor(rots, dtype=torch.float32))
+        rots = np.concatenate(
+            [src_params["global_orient"].reshape(n, 1, 3), src_params["body_pose"].reshape(n, -1, 3)], 1
+        )
+        rotmats = rotvec_to_rotmat(torch.as_tensor(rots, dtype=torch.float32))
         ball = []
         for bone in BALL_JOINTS:
             R = rotmats[:, 0] if bone == 0 else torch.eye(3).expand(n, 3, 3)
@@ -98,35 +89,62 @@ class SmplxTarget:
 
     def vertices(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         n = params["betas"].shape[0]
-        zeros = {k: torch.zeros(n, d, device=self.device) for k, d in
-                 (("left_hand_pose", 45), ("right_hand_pose", 45), ("jaw_pose", 3), ("leye_pose", 3),
-                  ("reye_pose", 3), ("expression", 10))}
+        zeros = {
+            k: torch.zeros(n, d, device=self.device)
+            for k, d in (
+                ("left_hand_pose", 45),
+                ("right_hand_pose", 45),
+                ("jaw_pose", 3),
+                ("leye_pose", 3),
+                ("reye_pose", 3),
+                ("expression", 10),
+            )
+        }
         return self.model(**params, **zeros).vertices
 
     def rest_vertices(self) -> np.ndarray:
-        zero = {"global_orient": torch.zeros(1, 3), "body_pose": torch.zeros(1, 63), "betas": torch.zeros(1, 10),
-                "transl": torch.zeros(1, 3)}
+        zero = {
+            "global_orient": torch.zeros(1, 3),
+            "body_pose": torch.zeros(1, 63),
+            "betas": torch.zeros(1, 10),
+            "transl": torch.zeros(1, 3),
+        }
         with torch.no_grad():
             return self.vertices({k: v.to(self.device) for k, v in zero.items()})[0].cpu().numpy()
 
     def init_params(self, src_params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         n = len(src_params["global_orient"])
-        return {"global_orient": torch.as_tensor(src_params["global_orient"], dtype=torch.float32).reshape(n, 3),
-                "body_pose": torch.as_tensor(src_params["body_pose"], dtype=torch.float32).reshape(n, -1)[:, :63],
-                "betas": torch.zeros(n, 10), "transl": torch.zeros(n, 3)}
+        return {
+            "global_orient": torch.as_tensor(src_params["global_orient"], dtype=torch.float32).reshape(n, 3),
+            "body_pose": torch.as_tensor(src_params["body_pose"], dtype=torch.float32).reshape(n, -1)[:, :63],
+            "betas": torch.zeros(n, 10),
+            "transl": torch.zeros(n, 3),
+        }
 
     def label_params(self, params: dict[str, torch.Tensor], i: int) -> dict[str, np.ndarray]:
         out = {k: params[k][i].detach().cpu().numpy() for k in ("global_orient", "body_pose", "betas", "transl")}
-        out.update({k: np.zeros(d, np.float32) for k, d in (("left_hand_pose", 45), ("right_hand_pose", 45),
-                    ("jaw_pose", 3), ("leye_pose", 3), ("reye_pose", 3), ("expression", 10))})
+        out.update(
+            {
+                k: np.zeros(d, np.float32)
+                for k, d in (
+                    ("left_hand_pose", 45),
+                    ("right_hand_pose", 45),
+                    ("jaw_pose", 3),
+                    ("leye_pose", 3),
+                    ("reye_pose", 3),
+                    ("expression", 10),
+                )
+            }
+        )
         return out
 
 
 TARGETS = {"skel": SkelTarget, "smplx": SmplxTarget}
 
 
-def correspondence(source_rest: np.ndarray, source_faces: np.ndarray, target_rest: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def correspondence(
+    source_rest: np.ndarray, source_faces: np.ndarray, target_rest: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Each target vertex as a barycentric point of the source surface: (indices (Vt, 3), weights (Vt, 3)).
 
     One topology maps to itself; otherwise each target rest vertex takes the closest point on the
@@ -166,23 +184,28 @@ def shape_from_rest(target, rest_verts: torch.Tensor) -> torch.Tensor:
     it hands the pose fit a body of the right size and leaves it only the pose to find. (B, 10)
     """
     n_betas = 10
-    probe = {k: v for k, v in target.init_params({"global_orient": np.zeros((n_betas + 1, 3)),
-                                                  "body_pose": np.zeros((n_betas + 1, 69))}).items()}
+    probe = {
+        k: v
+        for k, v in target.init_params(
+            {"global_orient": np.zeros((n_betas + 1, 3)), "body_pose": np.zeros((n_betas + 1, 69))}
+        ).items()
+    }
     probe["betas"] = torch.cat([torch.zeros(1, n_betas), torch.eye(n_betas)])
     probe = {k: v.to(target.device) for k, v in probe.items()}
     with torch.no_grad():
         basis = target.vertices(probe)
-    base, dirs = basis[0], basis[1:] - basis[0]                                   # (V, 3), (10, V, 3)
+    base, dirs = basis[0], basis[1:] - basis[0]  # (V, 3), (10, V, 3)
     dirs = dirs - dirs.mean(1, keepdim=True)
-    A = dirs.reshape(n_betas, -1).T                                               # (3V, 10)
+    A = dirs.reshape(n_betas, -1).T  # (3V, 10)
     residual = rest_verts.to(target.device) - rest_verts.mean(1, keepdim=True).to(target.device)
     residual = residual - (base - base.mean(0))
     b = residual.reshape(len(residual), -1, 1)
     return torch.linalg.lstsq(A.expand(len(residual), -1, -1), b).solution[..., 0].cpu()
 
 
-def fit_to_vertices(target, source_verts: torch.Tensor, init: dict[str, torch.Tensor], iters: int = 60
-                    ) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+def fit_to_vertices(
+    target, source_verts: torch.Tensor, init: dict[str, torch.Tensor], iters: int = 60
+) -> tuple[dict[str, torch.Tensor], np.ndarray]:
     """Fit ``target`` to camera-frame vertices (B, Vt, 3) already in target topology.
 
     Returns the parameters and the per-instance mean vertex error in mm (B,).
@@ -191,13 +214,20 @@ def fit_to_vertices(target, source_verts: torch.Tensor, init: dict[str, torch.Te
     source_verts = source_verts.to(dev, torch.float32)
     params = {k: v.to(dev).clone() for k, v in init.items()}
     with torch.no_grad():  # put the initial body on the source: centroids together
-        params["transl"] += (source_verts.mean(1) - target.vertices(params).mean(1))
+        params["transl"] += source_verts.mean(1) - target.vertices(params).mean(1)
     for p in params.values():
         p.requires_grad_(True)
 
     def run(free: list[str], steps: int) -> None:
-        opt = torch.optim.LBFGS([params[k] for k in free], lr=1.0, max_iter=steps, history_size=20,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-10, tolerance_change=1e-14)
+        opt = torch.optim.LBFGS(
+            [params[k] for k in free],
+            lr=1.0,
+            max_iter=steps,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-10,
+            tolerance_change=1e-14,
+        )
 
         def closure():
             opt.zero_grad()
@@ -225,12 +255,11 @@ def fit_to_vertices(target, source_verts: torch.Tensor, init: dict[str, torch.Te
     return params, err_mm.cpu().numpy()
 
 
-def pose_target_model(kind: str, gender: str, params: dict[str, np.ndarray], models_dir: str | Path | None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def pose_target_model(
+    kind: str, gender: str, params: dict[str, np.ndarray], models_dir: str | Path | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Camera-frame vertices (V, 3) and faces of a stored SKEL or Anny label (as written by convert-body)."""
     if kind == "anny":
-        from hmr.body import load_body_model
-
         body = load_body_model("anny")
         tensors = {k: torch.as_tensor(np.asarray(v, np.float32)).reshape(1, -1) for k, v in params.items()}
         transl = tensors.pop("transl", torch.zeros(1, 3))

@@ -31,6 +31,7 @@ SMPL-X betas, and a source far from a human shape stays far.
 Labels store ``global_orient`` (3), ``body_pose`` (35 x 3 flat), the six phenotypes (1 each) and
 ``transl`` (3): ``vertices_cam = load_body_model("anny")(**params without transl).vertices + transl``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,13 +39,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hmr.body import load_body_model
 from hmr.body.anny_body import ANNY_BONE_GROUPS, ANNY_BONE_LABELS, ANNY_PHENOTYPES, GENDER_PHENOTYPE
+from hmr.geometry import rotmat_to_rotvec, rotvec_to_rotmat
 
 #: SMPL / SMPL-X joint index (the first 22 are shared) -> the Anny bone whose head is that joint
 SMPL_JOINT_TO_ANNY_BONE = {
-    1: "upperleg01.L", 2: "upperleg01.R", 4: "lowerleg01.L", 5: "lowerleg01.R", 7: "foot.L", 8: "foot.R",
-    12: "neck01", 15: "head", 16: "upperarm01.L", 17: "upperarm01.R", 18: "lowerarm01.L", 19: "lowerarm01.R",
-    20: "wrist.L", 21: "wrist.R",
+    1: "upperleg01.L",
+    2: "upperleg01.R",
+    4: "lowerleg01.L",
+    5: "lowerleg01.R",
+    7: "foot.L",
+    8: "foot.R",
+    12: "neck01",
+    15: "head",
+    16: "upperarm01.L",
+    17: "upperarm01.R",
+    18: "lowerarm01.L",
+    19: "lowerarm01.R",
+    20: "wrist.L",
+    21: "wrist.R",
 }
 #: swing IK, root to leaves: per level, (Anny bone turned about its head, SMPL joint that the head
 #: of the bone mapped to that joint must point at)
@@ -59,11 +73,13 @@ HIDDEN_PARTS = ("eye_back.L", "eye_back.R", "eye_cavity.L", "eye_cavity.R", "mou
 #: start values: an adult of the label's gender (anny's own inverter also starts at age 0.8)
 START_PHENOTYPES = {"age": 0.8, "muscle": 0.5, "weight": 0.5, "height": 0.5, "proportions": 0.5}
 ICP_ROUNDS, INVERTER_ITERS = 4, 2  # closest-point re-matches, inverter iterations in each
-REFINE_ROUNDS = 2                  # re-matches during the gradient refinement
-POSE_PRIOR = 1e-6                  # m^2 per rad^2 of body pose
-PHENOTYPE_PRIOR = 1e-7             # m^2 per nat of the population prior's negative log-likelihood
-ANNY_METHOD = ("height from the skeleton and swing IK on named joints, ICP with anny.AnnyInverter on symmetric "
-               "closest-point targets, then L-BFGS on the symmetric chamfer distance")
+REFINE_ROUNDS = 2  # re-matches during the gradient refinement
+POSE_PRIOR = 1e-6  # m^2 per rad^2 of body pose
+PHENOTYPE_PRIOR = 1e-7  # m^2 per nat of the population prior's negative log-likelihood
+ANNY_METHOD = (
+    "height from the skeleton and swing IK on named joints, ICP with anny.AnnyInverter on symmetric "
+    "closest-point targets, then L-BFGS on the symmetric chamfer distance"
+)
 
 
 class SurfaceQuery:
@@ -119,15 +135,14 @@ class AnnyTarget:
         from anny.face_segmentation import get_face_segmentation_mask
         from anny.shape_distribution import SimpleShapeDistribution
 
-        from hmr.body import load_body_model
-
         self.gender, self.device = gender, device
         self.model = load_body_model("anny", gender=gender, device=device)
         # Anny has no user-supplied file; the rig data bundled with the package (precomputed bone
         # orientations) stands in for it in manifests: its checksum tells anny releases apart
         self.model_path = Path(anny.__file__).parent / "data" / "cached" / "anny.pth"
-        at_rest = [b for g in ("left_hand_pose", "right_hand_pose", "toe_pose", "eye_pose")
-                   for b in ANNY_BONE_GROUPS[g]]
+        at_rest = [
+            b for g in ("left_hand_pose", "right_hand_pose", "toe_pose", "eye_pose") for b in ANNY_BONE_GROUPS[g]
+        ]
         self.inverter = anny.AnnyInverter(self.model.anny, identity_bone_labels=at_rest)
         self.population = SimpleShapeDistribution(self.model.anny)
         hidden = get_face_segmentation_mask(self.model.anny, list(HIDDEN_PARTS)).cpu().numpy()
@@ -139,55 +154,62 @@ class AnnyTarget:
 
     def pose(self, params: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Camera-frame vertices (B, V, 3) and joints (B, 127, 3)."""
-        out = self.model(global_orient=params["global_orient"], body_pose=params["body_pose"],
-                         **{k: params[k] for k in ANNY_PHENOTYPES})
+        out = self.model(
+            global_orient=params["global_orient"],
+            body_pose=params["body_pose"],
+            **{k: params[k] for k in ANNY_PHENOTYPES},
+        )
         shift = params["transl"][:, None]
         return out.vertices + shift, out.joints + shift
 
     def start_params(self, global_orient: np.ndarray, root: torch.Tensor) -> dict[str, torch.Tensor]:
         """Anny at rest, turned as ``global_orient`` (B, 3), root at ``root`` (B, 3), an adult of the gender."""
         n = len(root)
-        params = {"global_orient": torch.as_tensor(global_orient, dtype=torch.float32).reshape(n, 3),
-                  "body_pose": torch.zeros(n, 3 * len(ANNY_BONE_GROUPS["body_pose"])), "transl": root.float()}
+        params = {
+            "global_orient": torch.as_tensor(global_orient, dtype=torch.float32).reshape(n, 3),
+            "body_pose": torch.zeros(n, 3 * len(ANNY_BONE_GROUPS["body_pose"])),
+            "transl": root.float(),
+        }
         start = {**START_PHENOTYPES, "gender": GENDER_PHENOTYPE[self.gender]}
         params.update({name: torch.full((n, 1), start[name]) for name in ANNY_PHENOTYPES})
         return {k: v.to(self.device) for k, v in params.items()}
 
     def world_rotations(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Each bone's rotation from rest to posed, in our frame (B, 104, 3, 3): the chain of its deltas."""
-        import roma
 
         n = len(params["transl"])
         delta = torch.eye(3, device=self.device).repeat(n, len(self.parents), 1, 1)
-        delta[:, self._body] = roma.rotvec_to_rotmat(params["body_pose"].reshape(n, -1, 3))
-        world = [roma.rotvec_to_rotmat(params["global_orient"])]
+        delta[:, self._body] = rotvec_to_rotmat(params["body_pose"].reshape(n, -1, 3))
+        world = [rotvec_to_rotmat(params["global_orient"])]
         for bone in range(1, len(self.parents)):  # parents come first in anny's rig
             world.append(world[self.parents[bone]] @ delta[:, bone])
         return torch.stack(world, 1)
 
     def to_native(self, params: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Anny's ``local-ref`` pose (B, 104, 4, 4), root included, and phenotypes {name: (B,)}."""
-        import roma
 
         F, n = self.frame, len(params["transl"])
         pose = torch.eye(4, device=self.device).repeat(n, len(self.parents), 1, 1)
-        pose[:, self._body, :3, :3] = F.T @ roma.rotvec_to_rotmat(params["body_pose"].reshape(n, -1, 3)) @ F
-        pose[:, 0, :3, :3] = F.T @ roma.rotvec_to_rotmat(params["global_orient"]) @ F
+        pose[:, self._body, :3, :3] = F.T @ rotvec_to_rotmat(params["body_pose"].reshape(n, -1, 3)) @ F
+        pose[:, 0, :3, :3] = F.T @ rotvec_to_rotmat(params["global_orient"]) @ F
         pose[:, 0, :3, 3] = params["transl"] @ F
         return pose, {k: params[k][:, 0] for k in ANNY_PHENOTYPES}
 
     def from_native(self, pose: torch.Tensor, phenotypes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        import roma
 
         F, n = self.frame, len(pose)
         rot = F @ pose[..., :3, :3] @ F.T
-        return {"global_orient": roma.rotmat_to_rotvec(rot[:, 0]),
-                "body_pose": roma.rotmat_to_rotvec(rot[:, self._body]).reshape(n, -1),
-                "transl": pose[:, 0, :3, 3] @ F.T, **{k: phenotypes[k].reshape(n, 1) for k in ANNY_PHENOTYPES}}
+        return {
+            "global_orient": rotmat_to_rotvec(rot[:, 0]),
+            "body_pose": rotmat_to_rotvec(rot[:, self._body]).reshape(n, -1),
+            "transl": pose[:, 0, :3, 3] @ F.T,
+            **{k: phenotypes[k].reshape(n, 1) for k in ANNY_PHENOTYPES},
+        }
 
     def label_params(self, params: dict[str, torch.Tensor], i: int) -> dict[str, np.ndarray]:
-        return {k: params[k][i].detach().cpu().numpy()
-                for k in ("global_orient", "body_pose", "transl", *ANNY_PHENOTYPES)}
+        return {
+            k: params[k][i].detach().cpu().numpy() for k in ("global_orient", "body_pose", "transl", *ANNY_PHENOTYPES)
+        }
 
 
 _SMPL_SKELETON = {"hipL": 1, "hipR": 2, "kneeL": 4, "kneeR": 5, "ankleL": 7, "ankleR": 8, "neck": 12, "head": 15}
@@ -197,8 +219,10 @@ _ANNY_SKELETON = {name: _bone(SMPL_JOINT_TO_ANNY_BONE[i]) for name, i in _SMPL_S
 def _skeleton_length(joints: torch.Tensor, index: dict[str, int]) -> torch.Tensor:
     """Hip-knee-ankle (mean of both legs) plus pelvis-neck-head length of joints (B, J, 3): (B,)."""
     j = {name: joints[:, i] for name, i in index.items()}
-    legs = sum((j[f"hip{s}"] - j[f"knee{s}"]).norm(dim=-1) + (j[f"knee{s}"] - j[f"ankle{s}"]).norm(dim=-1)
-               for s in "LR") / 2
+    legs = (
+        sum((j[f"hip{s}"] - j[f"knee{s}"]).norm(dim=-1) + (j[f"knee{s}"] - j[f"ankle{s}"]).norm(dim=-1) for s in "LR")
+        / 2
+    )
     pelvis = (j["hipL"] + j["hipR"]) / 2
     return legs + (pelvis - j["neck"]).norm(dim=-1) + (j["neck"] - j["head"]).norm(dim=-1)
 
@@ -216,18 +240,16 @@ def height_from_skeleton(target: AnnyTarget, source_joints: torch.Tensor, probes
 
 def _swing(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """The smallest rotations (B, 3, 3) turning directions u (B, 3) onto v (B, 3)."""
-    import roma
 
     u, v = u / u.norm(dim=-1, keepdim=True), v / v.norm(dim=-1, keepdim=True)
     axis = torch.cross(u, v, dim=-1)
     sin = axis.norm(dim=-1, keepdim=True)
-    return roma.rotvec_to_rotmat(axis / sin.clamp_min(1e-9) * torch.atan2(sin, (u * v).sum(-1, keepdim=True)))
+    return rotvec_to_rotmat(axis / sin.clamp_min(1e-9) * torch.atan2(sin, (u * v).sum(-1, keepdim=True)))
 
 
 @torch.no_grad()
 def swing_to_joints(target: AnnyTarget, params: dict[str, torch.Tensor], source_joints: torch.Tensor) -> None:
     """Turn the SWING_LEVELS bones, level by level, so each aims its child joint at the source's (in place)."""
-    import roma
 
     n = len(source_joints)
     for level in SWING_LEVELS:
@@ -240,13 +262,14 @@ def swing_to_joints(target: AnnyTarget, params: dict[str, torch.Tensor], source_
             parent = world[:, target.parents[b]]
             slot = ANNY_BONE_GROUPS["body_pose"].index(bone)
             # the bone's world rotation becomes turn @ world[b] = parent @ (parent^T turn parent delta)
-            delta = parent.transpose(-1, -2) @ turn @ parent @ roma.rotvec_to_rotmat(body_pose[:, slot])
-            body_pose[:, slot] = roma.rotmat_to_rotvec(delta)
+            delta = parent.transpose(-1, -2) @ turn @ parent @ rotvec_to_rotmat(body_pose[:, slot])
+            body_pose[:, slot] = rotmat_to_rotvec(delta)
         params["body_pose"] = body_pose.reshape(n, -1)
 
 
-def _icp_goals(target: AnnyTarget, source: SurfaceQuery, source_verts: np.ndarray, anny_verts: np.ndarray
-               ) -> np.ndarray:
+def _icp_goals(
+    target: AnnyTarget, source: SurfaceQuery, source_verts: np.ndarray, anny_verts: np.ndarray
+) -> np.ndarray:
     """A target for every Anny vertex (B, V, 3): with the pairs held fixed, the minimiser of its share
     of the symmetric chamfer loss. That share is its own closest point on the source (weight
     1 / skin vertices) and, for each source vertex whose closest Anny point lies on its triangles,
@@ -272,8 +295,9 @@ def _icp_goals(target: AnnyTarget, source: SurfaceQuery, source_verts: np.ndarra
 
 
 @torch.no_grad()
-def _icp_with_inverter(target: AnnyTarget, params: dict[str, torch.Tensor], source: SurfaceQuery,
-                       source_verts: np.ndarray) -> dict[str, torch.Tensor]:
+def _icp_with_inverter(
+    target: AnnyTarget, params: dict[str, torch.Tensor], source: SurfaceQuery, source_verts: np.ndarray
+) -> dict[str, torch.Tensor]:
     anny = target.model.anny
     for _ in range(ICP_ROUNDS):
         goals = _icp_goals(target, source, source_verts, target.pose(params)[0].cpu().numpy())
@@ -281,8 +305,12 @@ def _icp_with_inverter(target: AnnyTarget, params: dict[str, torch.Tensor], sour
         pose, phenotypes = target.to_native(params)
         pose[:, 0] = torch.eye(4, device=target.device)  # the inverter registers the root itself
         start = anny.get_pose_parameterization(anny(pose_parameters=pose, phenotype_kwargs=phenotypes), "local-bone")
-        pose, phenotypes, _ = target.inverter(goals[:, target.inverter.unique_ids], initial_phenotype_kwargs=phenotypes,
-                                              initial_pose_parameters=start, max_n_iters=INVERTER_ITERS)
+        pose, phenotypes, _ = target.inverter(
+            goals[:, target.inverter.unique_ids],
+            initial_phenotype_kwargs=phenotypes,
+            initial_pose_parameters=start,
+            max_n_iters=INVERTER_ITERS,
+        )
         params = target.from_native(pose, phenotypes)
     return params
 
@@ -296,13 +324,15 @@ def _population_nll(population, phenotypes: dict[str, torch.Tensor]) -> torch.Te
         value = phenotypes[name][:, 0].clamp(1e-4, 1 - 1e-4)
         male = getattr(population, f"boys_conditional_{name}_distribution").get_torch_distribution(age)
         female = getattr(population, f"girls_conditional_{name}_distribution").get_torch_distribution(age)
-        nll = nll - torch.logaddexp(torch.log1p(-gender) + male.log_prob(value),
-                                    torch.log(gender) + female.log_prob(value))
+        nll = nll - torch.logaddexp(
+            torch.log1p(-gender) + male.log_prob(value), torch.log(gender) + female.log_prob(value)
+        )
     return nll
 
 
-def _refine_on_chamfer(target: AnnyTarget, params: dict[str, torch.Tensor], source: SurfaceQuery,
-                       source_verts: np.ndarray, steps: int) -> dict[str, torch.Tensor]:
+def _refine_on_chamfer(
+    target: AnnyTarget, params: dict[str, torch.Tensor], source: SurfaceQuery, source_verts: np.ndarray, steps: int
+) -> dict[str, torch.Tensor]:
     """``steps`` L-BFGS iterations on the symmetric chamfer loss plus priors, over REFINE_ROUNDS re-matches."""
     dev = target.device
     bounds = {k: (low, high) for k, (low, high, _) in ANNY_PHENOTYPES.items()}
@@ -333,15 +363,23 @@ def _refine_on_chamfer(target: AnnyTarget, params: dict[str, torch.Tensor], sour
         bary = torch.as_tensor(np.stack(bary), dtype=torch.float32, device=dev)
         points = torch.as_tensor(np.stack(points), dtype=torch.float32, device=dev)
         tensors = [t.requires_grad_(True) for t in free.values()]
-        opt = torch.optim.LBFGS(tensors, lr=1.0, max_iter=max(1, steps // REFINE_ROUNDS), history_size=20,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
+        opt = torch.optim.LBFGS(
+            tensors,
+            lr=1.0,
+            max_iter=max(1, steps // REFINE_ROUNDS),
+            history_size=20,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-12,
+            tolerance_change=1e-15,
+        )
 
+        # the closure reads this round's tensors; L-BFGS calls it only inside opt.step below
         def closure() -> torch.Tensor:
-            opt.zero_grad()
+            opt.zero_grad()  # noqa: B023
             p = current()
             verts = target.pose(p)[0]
-            on_anny = (verts[batch, tris] * bary[..., None]).sum(2)                     # (B, Vs, 3)
-            chamfer = ((on_anny - src_v) ** 2).sum(-1).mean(1) + ((verts[:, skin] - points) ** 2).sum(-1).mean(1)
+            on_anny = (verts[batch, tris] * bary[..., None]).sum(2)  # noqa: B023  (B, Vs, 3)
+            chamfer = ((on_anny - src_v) ** 2).sum(-1).mean(1) + ((verts[:, skin] - points) ** 2).sum(-1).mean(1)  # noqa: B023
             prior = POSE_PRIOR * (p["body_pose"] ** 2).sum(-1) + PHENOTYPE_PRIOR * _population_nll(target.population, p)
             loss = (0.5 * chamfer + prior).sum()  # instances are independent: their sum has their gradients
             loss.backward()
@@ -353,8 +391,9 @@ def _refine_on_chamfer(target: AnnyTarget, params: dict[str, torch.Tensor], sour
     return current()
 
 
-def surface_distance(target: AnnyTarget, source: SurfaceQuery, source_verts: np.ndarray, anny_verts: np.ndarray
-                     ) -> np.ndarray:
+def surface_distance(
+    target: AnnyTarget, source: SurfaceQuery, source_verts: np.ndarray, anny_verts: np.ndarray
+) -> np.ndarray:
     """Symmetric surface (chamfer) distance (B,) in metres between source and Anny meshes (B, V, 3)."""
     out = []
     for src, ann in zip(source_verts, anny_verts):
@@ -364,8 +403,14 @@ def surface_distance(target: AnnyTarget, source: SurfaceQuery, source_verts: np.
     return np.asarray(out)
 
 
-def fit_anny(target: AnnyTarget, source_verts: np.ndarray, source_faces: np.ndarray, source_joints: np.ndarray,
-             global_orient: np.ndarray, iters: int = 60) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+def fit_anny(
+    target: AnnyTarget,
+    source_verts: np.ndarray,
+    source_faces: np.ndarray,
+    source_joints: np.ndarray,
+    global_orient: np.ndarray,
+    iters: int = 60,
+) -> tuple[dict[str, torch.Tensor], np.ndarray]:
     """Fit Anny to camera-frame source meshes: vertices (B, V, 3), faces (F, 3), SMPL joints (B, >=22, 3).
 
     ``global_orient`` (B, 3) is the source's (SMPL and Anny share their rest frame). ``iters``

@@ -3,16 +3,24 @@
 A thin layer over ``data_tools`` and ``hmr.data``: every subcommand is one library call, user
 mistakes (``HmrError``) print as one line, and a batch reports the files it had to skip.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from hmr.cli.checks import check_at_least, check_between, check_device, check_out_dir, check_out_file, \
-    mark_subcommand_parsers, parse_args
+from hmr.cli.checks import (
+    check_at_least,
+    check_between,
+    check_device,
+    check_out_dir,
+    check_out_file,
+    mark_subcommand_parsers,
+    parse_args,
+)
 from hmr.errors import HmrError
 from hmr.native_quiet import filtered_stderr
 
@@ -27,9 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hmr-data", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert one source dataset", description=(
-        "Convert a dataset from its original on-disk layout into OUT/NAME/. Rerunning continues where a "
-        "previous run stopped."))
+    p = sub.add_parser(
+        "convert",
+        help="convert one source dataset",
+        description=(
+            "Convert a dataset from its original on-disk layout into OUT/NAME/. Rerunning continues where a "
+            "previous run stopped."
+        ),
+    )
     p.add_argument("name", choices=sorted(CONVERTERS), metavar="NAME", help=f"one of: {', '.join(sorted(CONVERTERS))}")
     p.add_argument("--src", required=True, type=Path, help="the dataset's root folder as downloaded")
     p.add_argument("--out", required=True, type=Path, help="output root; the dataset goes to OUT/NAME/")
@@ -41,12 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="convert at most this many source images (for a quick look)")
     _add_common(p)
 
-    p = sub.add_parser("convert-body", help="add a label version in another body model", description=(
-        "Fit another body model to every stored SMPL/SMPL-X person (on its skin vertices) and write the "
-        "result as a new label version, joined on instance_id; images are not rewritten."))
+    p = sub.add_parser(
+        "convert-body",
+        help="add a label version in another body model",
+        description=(
+            "Fit another body model to every stored SMPL/SMPL-X person (on its skin vertices) and write the "
+            "result as a new label version, joined on instance_id; images are not rewritten."
+        ),
+    )
     p.add_argument("dir", type=Path, help="a converted dataset folder, or the --out root of several")
-    p.add_argument("--to", required=True, choices=["skel", "smplx", "anny"],
-                   help="target body model: skel or anny (from SMPL or SMPL-X), smplx (from SMPL)")
+    p.add_argument(
+        "--to",
+        required=True,
+        choices=["skel", "smplx", "anny"],
+        help="target body model: skel or anny (from SMPL or SMPL-X), smplx (from SMPL)",
+    )
     p.add_argument("--version", help="label version name (default '<to>-fit-v1')")
     p.add_argument("--dataset", action="append", default=[], help="only these datasets (repeatable)")
     p.add_argument("--split", action="append", default=[], help="only these splits (repeatable)")
@@ -54,8 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for the fit (cpu, cuda)")
     p.add_argument("--iters", type=int, default=60, help="L-BFGS iterations per batch (default 60)")
     p.add_argument("--batch-size", type=int, default=256, help="persons fitted together")
-    p.add_argument("--tolerance-mm", type=float, default=10.0, help="mean vertex error (anny: symmetric "
-                   "surface distance) above which a fit is reported as not converged")
+    p.add_argument(
+        "--tolerance-mm",
+        type=float,
+        default=10.0,
+        help="mean vertex error (anny: symmetric surface distance) above which a fit is reported as not converged",
+    )
     _add_common(p)
 
     p = sub.add_parser("stats", help="counts per dataset/split/body model and missing fields")
@@ -96,10 +122,22 @@ def _convert(a: argparse.Namespace) -> int:
     from data_tools.driver import run_conversion
     from data_tools.registry import get_converter
 
-    report = run_conversion(get_converter(a.name), a.src, a.out, a.split, a.workers, a.max_side, a.models_dir,
-                            int(a.shard_size_mb * 1e6), a.limit, a.quiet)
-    print(f"{report.dataset}: {report.converted} images converted, {report.already_done} already done, "
-          f"{len(report.failed)} failed -> {report.out_dir}")
+    report = run_conversion(
+        get_converter(a.name),
+        a.src,
+        a.out,
+        a.split,
+        a.workers,
+        a.max_side,
+        a.models_dir,
+        int(a.shard_size_mb * 1e6),
+        a.limit,
+        a.quiet,
+    )
+    print(
+        f"{report.dataset}: {report.converted} images converted, {report.already_done} already done, "
+        f"{len(report.failed)} failed -> {report.out_dir}"
+    )
     for path, why in report.failed[:20]:
         print(f"  failed: {path}: {why}", file=sys.stderr)
     if len(report.failed) > 20:
@@ -116,9 +154,19 @@ def _convert_body(a: argparse.Namespace) -> int:
     check_out_dir(a.dir)
     from data_tools.convert_body import convert_body
 
-    report = convert_body(a.dir, a.to, version=a.version, datasets=a.dataset, splits=a.split,
-                          models_dir=a.models_dir, device=a.device, iters=a.iters, batch_size=a.batch_size,
-                          tolerance_mm=a.tolerance_mm, quiet=a.quiet)
+    report = convert_body(
+        a.dir,
+        a.to,
+        version=a.version,
+        datasets=a.dataset,
+        splits=a.split,
+        models_dir=a.models_dir,
+        device=a.device,
+        iters=a.iters,
+        batch_size=a.batch_size,
+        tolerance_mm=a.tolerance_mm,
+        quiet=a.quiet,
+    )
     print(report.summary())
     return 0
 
@@ -137,8 +185,16 @@ def _show(a: argparse.Namespace) -> int:
     check_out_file(a.out or a.dir / "contact_sheet.png", suffixes=(".png",))
     from data_tools.show import contact_sheet
 
-    out = contact_sheet(a.dir, a.out or a.dir / "contact_sheet.png", n=a.n, datasets=a.dataset, splits=a.split,
-                        label_version=a.label_version, models_dir=a.models_dir, seed=a.seed)
+    out = contact_sheet(
+        a.dir,
+        a.out or a.dir / "contact_sheet.png",
+        n=a.n,
+        datasets=a.dataset,
+        splits=a.split,
+        label_version=a.label_version,
+        models_dir=a.models_dir,
+        seed=a.seed,
+    )
     print(out)
     return 0
 
@@ -149,8 +205,10 @@ def _verify(a: argparse.Namespace) -> int:
     report = verify_dataset(a.dir, checksums=not a.no_checksums)
     for line in report.problems:
         print(line)
-    print(f"{'OK' if report.ok else 'FAILED'}: {report.checked_files} files, {report.checked_images} images, "
-          f"{report.checked_instances} persons checked, {len(report.problems)} problems")
+    print(
+        f"{'OK' if report.ok else 'FAILED'}: {report.checked_files} files, {report.checked_images} images, "
+        f"{report.checked_instances} persons checked, {len(report.problems)} problems"
+    )
     return 0 if report.ok else 1
 
 
@@ -168,8 +226,14 @@ def _check_dataset_dir(path: Path) -> None:
         raise HmrError(f"{path} is not a folder; pass a folder written by hmr-data convert")
 
 
-_COMMANDS = {"convert": _convert, "convert-body": _convert_body, "stats": _stats, "show": _show,
-             "verify": _verify, "list": _list}
+_COMMANDS = {
+    "convert": _convert,
+    "convert-body": _convert_body,
+    "stats": _stats,
+    "show": _show,
+    "verify": _verify,
+    "list": _list,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

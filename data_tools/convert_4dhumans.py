@@ -7,10 +7,11 @@ first), ``betas (10)``, ``has_body_pose``, ``has_betas``. The pickle is read thr
 (plain data only), never with ``pickle.load``. The fits are neutral SMPL pseudo-labels under weak
 perspective, so there is no metric translation (``has_transl`` false) and K is the default.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -46,8 +47,12 @@ class FourDHumans(Converter):
                 key = sample["__key__"]
                 if "jpg" not in sample or "data.pyd" not in sample:
                     raise HmrError(f"{rel}: sample {key} lacks jpg or data.pyd; is this a 4D-Humans shard?")
-                yield SourceItem("train", image_id_from_path(f"{rel[:-4]}/{key}"), f"{rel}#{key}",
-                                 {"jpg": sample["jpg"], "pyd": sample["data.pyd"]})
+                yield SourceItem(
+                    "train",
+                    image_id_from_path(f"{rel[:-4]}/{key}"),
+                    f"{rel}#{key}",
+                    {"jpg": sample["jpg"], "pyd": sample["data.pyd"]},
+                )
 
     def convert(self, item: SourceItem, ctx: Context) -> ConvertedImage:
         image = prepare_image(item.payload["jpg"], ctx.max_side, where=item.image_path)
@@ -62,13 +67,32 @@ class FourDHumans(Converter):
             pose = np.asarray(p["body_pose"], np.float64).reshape(72)
             has_pose, has_betas = _flag(p, "has_body_pose"), _flag(p, "has_betas")
             kp3d = np.asarray(p.get("keypoints_3d", np.zeros((0, 4))), np.float64).reshape(-1, 4)
-            persons.append(PersonLabel(
-                body_model="smpl", gender="neutral", num_betas=10, pgt_source="4dhumans-fit",
-                params={"global_orient": pose[:3], "body_pose": pose[3:],
-                        "betas": np.asarray(p["betas"], np.float64).reshape(10)} if has_pose or has_betas else {},
-                has_params=has_pose, has_betas=has_betas, has_transl=False,
-                fit_error_mm=float("nan"), bbox_xyxy=np.concatenate([center - half, center + half]),
-                bbox_source="center_scale", kp2d=np.asarray(p["keypoints_2d"], np.float64).reshape(-1, 3),
-                kp2d_format="hmr2_44", kp3d=kp3d if np.any(kp3d[:, 3] > 0) else np.zeros((0, 4)),
-                kp3d_format="hmr2_44" if np.any(kp3d[:, 3] > 0) else "", kp3d_frame="root_relative"))
-        return ConvertedImage(image, rescale(image, intrinsics_from_fov(image.src_width, image.src_height), persons), persons)
+            persons.append(
+                PersonLabel(
+                    body_model="smpl",
+                    gender="neutral",
+                    num_betas=10,
+                    pgt_source="4dhumans-fit",
+                    params={
+                        "global_orient": pose[:3],
+                        "body_pose": pose[3:],
+                        "betas": np.asarray(p["betas"], np.float64).reshape(10),
+                    }
+                    if has_pose or has_betas
+                    else {},
+                    has_params=has_pose,
+                    has_betas=has_betas,
+                    has_transl=False,
+                    fit_error_mm=float("nan"),
+                    bbox_xyxy=np.concatenate([center - half, center + half]),
+                    bbox_source="center_scale",
+                    kp2d=np.asarray(p["keypoints_2d"], np.float64).reshape(-1, 3),
+                    kp2d_format="hmr2_44",
+                    kp3d=kp3d if np.any(kp3d[:, 3] > 0) else np.zeros((0, 4)),
+                    kp3d_format="hmr2_44" if np.any(kp3d[:, 3] > 0) else "",
+                    kp3d_frame="root_relative",
+                )
+            )
+        return ConvertedImage(
+            image, rescale(image, intrinsics_from_fov(image.src_width, image.src_height), persons), persons
+        )

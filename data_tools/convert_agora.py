@@ -13,16 +13,17 @@ renderer: sensor 36 x 20.25 mm, principal point at the centre, focal length 50 m
 18 mm (``cam00``-``cam03``), else 28 mm. Kids use AGORA's kid template, which hmr-data does not
 evaluate: they keep boxes and keypoints but no parameters.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from data_tools import safe_pickle
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
-from hmr.data.camera import bbox_from_points, world_to_camera
+from hmr.camera import bbox_from_points, world_to_camera
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
@@ -30,8 +31,18 @@ from hmr.errors import HmrError
 _SPLITS = {"train": "train", "val": "validation"}
 _SENSOR_MM = (36.0, 20.25)
 _LABEL_SIZE = (3840, 2160)
-_FIT_KEYS = ("global_orient", "body_pose", "betas", "transl", "left_hand_pose", "right_hand_pose", "jaw_pose",
-             "leye_pose", "reye_pose", "expression")
+_FIT_KEYS = (
+    "global_orient",
+    "body_pose",
+    "betas",
+    "transl",
+    "left_hand_pose",
+    "right_hand_pose",
+    "jaw_pose",
+    "leye_pose",
+    "reye_pose",
+    "expression",
+)
 MAX_ALIGN_RESIDUAL_M = 0.005
 
 
@@ -69,8 +80,11 @@ class Agora(Converter):
         return [p for p in sorted(src.glob(f"**/{_SPLITS[split]}_*.pkl")) if "_gt" not in p.parent.as_posix()]
 
     def check_source(self, src: Path) -> None:
-        require_glob(src, "**/*_withjv.pkl", hint="expected the AGORA camera dataframes with SMPL-X joints and "
-                     "vertices, e.g. Cam/train_0_withjv.pkl")
+        require_glob(
+            src,
+            "**/*_withjv.pkl",
+            hint="expected the AGORA camera dataframes with SMPL-X joints and vertices, e.g. Cam/train_0_withjv.pkl",
+        )
 
     def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
         for split in check_splits(splits, self.splits, self.name):
@@ -78,17 +92,30 @@ class Agora(Converter):
                 df = safe_pickle.load_dataframe(df_path)
                 for col in ("imgPath", "gender", "kid", "gt_path_smplx", "gt_joints_2d", "gt_joints_3d"):
                     if col not in df.columns:
-                        raise HmrError(f"{df_path}: column {col!r} is missing; use the camera dataframes "
-                                       "'with SMPL-X joints and vertices'")
+                        raise HmrError(
+                            f"{df_path}: column {col!r} is missing; use the camera dataframes "
+                            "'with SMPL-X joints and vertices'"
+                        )
                 for row in df.to_dict("records"):
                     img = str(row["imgPath"])
-                    rel = next((f"{d}/{img}" for d in (f"images/{_SPLITS[split]}", _SPLITS[split], "images")
-                                if (src / d / img).exists()), f"images/{_SPLITS[split]}/{img}")
-                    persons = [{"gender": str(row["gender"][p]), "kid": bool(row["kid"][p]),
-                                "fit": str(row["gt_path_smplx"][p]).replace(".obj", ".pkl"),
-                                "joints_2d": np.asarray(row["gt_joints_2d"][p], np.float64),
-                                "joints_3d": np.asarray(row["gt_joints_3d"][p], np.float64)}
-                               for p in range(len(row["gender"]))]
+                    rel = next(
+                        (
+                            f"{d}/{img}"
+                            for d in (f"images/{_SPLITS[split]}", _SPLITS[split], "images")
+                            if (src / d / img).exists()
+                        ),
+                        f"images/{_SPLITS[split]}/{img}",
+                    )
+                    persons = [
+                        {
+                            "gender": str(row["gender"][p]),
+                            "kid": bool(row["kid"][p]),
+                            "fit": str(row["gt_path_smplx"][p]).replace(".obj", ".pkl"),
+                            "joints_2d": np.asarray(row["gt_joints_2d"][p], np.float64),
+                            "joints_3d": np.asarray(row["gt_joints_3d"][p], np.float64),
+                        }
+                        for p in range(len(row["gender"]))
+                    ]
                     yield SourceItem(split, image_id_from_path(img), rel, {"img": img, "persons": persons})
 
     def convert(self, item: SourceItem, ctx: Context) -> ConvertedImage:
@@ -100,18 +127,29 @@ class Agora(Converter):
 
     def _person(self, ctx: Context, src: dict, s: float, w: int, h: int) -> PersonLabel:
         kp2d = np.concatenate([src["joints_2d"][:, :2] * s, np.ones((len(src["joints_2d"]), 1))], 1)
-        label = PersonLabel(body_model="smplx", gender=src["gender"], num_betas=10, flat_hand_mean=False,
-                            pgt_source="gt", kp2d=kp2d, kp2d_format="smplx127",
-                            kp3d=np.concatenate([src["joints_3d"], np.ones((len(src["joints_3d"]), 1))], 1),
-                            kp3d_format="smplx127", bbox_xyxy=bbox_from_points(kp2d, w, h), bbox_source="joints2d")
+        label = PersonLabel(
+            body_model="smplx",
+            gender=src["gender"],
+            num_betas=10,
+            flat_hand_mean=False,
+            pgt_source="gt",
+            kp2d=kp2d,
+            kp2d_format="smplx127",
+            kp3d=np.concatenate([src["joints_3d"], np.ones((len(src["joints_3d"]), 1))], 1),
+            kp3d_format="smplx127",
+            bbox_xyxy=bbox_from_points(kp2d, w, h),
+            bbox_source="joints2d",
+        )
         if src["kid"]:
             return label
         fit = safe_pickle.load(ctx.src / src["fit"])
         missing = [k for k in _FIT_KEYS if k not in fit]
         if missing:
             raise HmrError(f"{src['fit']}: key {missing[0]!r} is missing; is this an AGORA SMPL-X fit?")
-        local = {k: np.asarray(fit[k].numpy() if hasattr(fit[k], "numpy") else fit[k], np.float64).reshape(1, -1)
-                 for k in _FIT_KEYS}
+        local = {
+            k: np.asarray(fit[k].numpy() if hasattr(fit[k], "numpy") else fit[k], np.float64).reshape(1, -1)
+            for k in _FIT_KEYS
+        }
         local["betas"] = local["betas"][:, :10]
         for hand in ("left_hand_pose", "right_hand_pose"):
             if local[hand].shape[1] != 45:
@@ -120,8 +158,10 @@ class Agora(Converter):
         n = min(len(src["joints_3d"]), joints_local.shape[1])
         R, t, residual = kabsch(joints_local[0, :n], src["joints_3d"][:n])
         if residual > MAX_ALIGN_RESIDUAL_M:
-            raise HmrError(f"{src['fit']}: the fit's joints match gt_joints_3d only to {residual * 1000:.1f} mm "
-                           "after rigid alignment; wrong model files or a mismatched fit")
+            raise HmrError(
+                f"{src['fit']}: the fit's joints match gt_joints_3d only to {residual * 1000:.1f} mm "
+                "after rigid alignment; wrong model files or a mismatched fit"
+            )
         pelvis = ctx.bodies.rest_pelvis("smplx", src["gender"], local["betas"], local["expression"], False)[0]
         go_cam, transl_cam = world_to_camera(local["global_orient"][0], local["transl"][0], pelvis, R, t)
         label.params = {k: v[0] for k, v in local.items()}

@@ -6,16 +6,17 @@ camera frame and the camera translation is ``trans_cam + cam_ext[:3, 3]``. Scene
 ``closeup`` were rendered portrait: their PNGs are stored landscape and rotated 90 degrees
 clockwise before the labels apply.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
-from hmr.data.camera import bbox_from_points
+from hmr.camera import bbox_from_points
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
@@ -23,8 +24,15 @@ from hmr.errors import HmrError
 _SPLITS = {"train": "training", "val": "validation"}
 _KEYS = ("imgname", "pose_cam", "shape", "trans_cam", "cam_int", "cam_ext")
 #: slices of the 165-value SMPL-X pose (global, 21 body, jaw, eyes, 15 + 15 hand joints)
-_POSE_SLICES = {"global_orient": (0, 3), "body_pose": (3, 66), "jaw_pose": (66, 69), "leye_pose": (69, 72),
-                "reye_pose": (72, 75), "left_hand_pose": (75, 120), "right_hand_pose": (120, 165)}
+_POSE_SLICES = {
+    "global_orient": (0, 3),
+    "body_pose": (3, 66),
+    "jaw_pose": (66, 69),
+    "leye_pose": (69, 72),
+    "reye_pose": (72, 75),
+    "left_hand_pose": (75, 120),
+    "right_hand_pose": (120, 165),
+}
 
 
 class Bedlam(Converter):
@@ -40,8 +48,10 @@ class Bedlam(Converter):
     def check_source(self, src: Path) -> None:
         require_glob(src, "**/all_npz_12_*/*.npz", hint="expected the processed labels all_npz_12_training/*.npz")
         if not any((src / f"{d}_images").is_dir() for d in _SPLITS.values()):
-            raise HmrError(f"{src} does not look like the expected source: training_images/ is missing "
-                           "(expected training_images/<scene>/png/...)")
+            raise HmrError(
+                f"{src} does not look like the expected source: training_images/ is missing "
+                "(expected training_images/<scene>/png/...)"
+            )
 
     def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
         for split in check_splits(splits, self.splits, self.name):
@@ -80,9 +90,21 @@ class Bedlam(Converter):
             if "gtkps" in pay:
                 kp = pay["gtkps"][i].astype(np.float64)
                 kp2d = kp if kp.shape[1] == 3 else np.concatenate([kp, np.ones((len(kp), 1))], 1)
-            persons.append(PersonLabel(
-                body_model="smplx", gender="neutral", num_betas=len(betas), flat_hand_mean=True, params=params,
-                has_params=True, has_betas=True, has_transl=True, pgt_source="gt",
-                bbox_xyxy=bbox_from_points(kp2d, image.src_width, image.src_height) if len(kp2d) else np.zeros(0),
-                bbox_source="joints2d", kp2d=kp2d, kp2d_format="smplx127" if len(kp2d) else ""))
+            persons.append(
+                PersonLabel(
+                    body_model="smplx",
+                    gender="neutral",
+                    num_betas=len(betas),
+                    flat_hand_mean=True,
+                    params=params,
+                    has_params=True,
+                    has_betas=True,
+                    has_transl=True,
+                    pgt_source="gt",
+                    bbox_xyxy=bbox_from_points(kp2d, image.src_width, image.src_height) if len(kp2d) else np.zeros(0),
+                    bbox_source="joints2d",
+                    kp2d=kp2d,
+                    kp2d_format="smplx127" if len(kp2d) else "",
+                )
+            )
         return ConvertedImage(image, rescale(image, K, persons), persons)

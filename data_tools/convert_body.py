@@ -8,12 +8,14 @@ skipped, so a rerun continues. Fits whose mean vertex error (for Anny, which has
 correspondence: the symmetric surface distance) exceeds the tolerance are kept with
 ``has_params`` false and listed in the report.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,13 +46,17 @@ class BodyConversionReport:
     not_converged: list[tuple[str, float]] = field(default_factory=list)  # (instance_id, error mm)
 
     def summary(self) -> str:
-        lines = [f"{self.version}: {self.fitted} persons fitted to {self.target}, "
-                 f"{len(self.not_converged)} did not converge, {self.parts_done_before} shard parts already done"]
+        lines = [
+            f"{self.version}: {self.fitted} persons fitted to {self.target}, "
+            f"{len(self.not_converged)} did not converge, {self.parts_done_before} shard parts already done"
+        ]
         if self.errors_mm:
             e = np.asarray(self.errors_mm)
             metric = "surface distance" if self.target == "anny" else "vertex error"
-            lines.append(f"  mean {metric}: median {np.median(e):.1f} mm, 95th pct {np.percentile(e, 95):.1f} mm, "
-                         f"max {e.max():.1f} mm")
+            lines.append(
+                f"  mean {metric}: median {np.median(e):.1f} mm, 95th pct {np.percentile(e, 95):.1f} mm, "
+                f"max {e.max():.1f} mm"
+            )
         lines += [f"  not converged: {iid} ({err:.1f} mm)" for iid, err in self.not_converged[:20]]
         return "\n".join(lines)
 
@@ -61,8 +67,14 @@ def _stack(rows: list[dict[str, Any]], kind: str) -> dict[str, np.ndarray]:
     sizes = {**POSE_SIZES[kind], "betas": int(rows[0]["num_betas"])}
     out = {}
     for name, size in sizes.items():
-        out[name] = np.stack([np.asarray(p[name], np.float64) if name in p and (name != "transl" or r["has_transl"])
-                              else np.zeros(size) for p, r in zip(params, rows)])
+        out[name] = np.stack(
+            [
+                np.asarray(p[name], np.float64)
+                if name in p and (name != "transl" or r["has_transl"])
+                else np.zeros(size)
+                for p, r in zip(params, rows)
+            ]
+        )
     return out
 
 
@@ -108,14 +120,25 @@ class _Fitter:
         rest, _ = self.bank.forward(kind, gender, rest_src, flat)
         init = target.init_params(src)
         init["betas"] = shape_from_rest(target, map_vertices(torch.as_tensor(rest, dtype=torch.float32), corr))
-        params, err = fit_to_vertices(target, map_vertices(torch.as_tensor(verts, dtype=torch.float32), corr),
-                                      init, iters)
+        params, err = fit_to_vertices(
+            target, map_vertices(torch.as_tensor(verts, dtype=torch.float32), corr), init, iters
+        )
         return [target.label_params(params, i) for i in range(len(rows))], err, target.gender
 
 
-def convert_body(root: str | Path, to: str, version: str | None = None, datasets: Sequence[str] = (),
-                 splits: Sequence[str] = (), models_dir: str | None = None, device: str = "cpu", iters: int = 60,
-                 batch_size: int = 64, tolerance_mm: float = 10.0, quiet: bool = False) -> BodyConversionReport:
+def convert_body(
+    root: str | Path,
+    to: str,
+    version: str | None = None,
+    datasets: Sequence[str] = (),
+    splits: Sequence[str] = (),
+    models_dir: str | None = None,
+    device: str = "cpu",
+    iters: int = 60,
+    batch_size: int = 64,
+    tolerance_mm: float = 10.0,
+    quiet: bool = False,
+) -> BodyConversionReport:
     """Fit ``to`` to every SMPL / SMPL-X person under ``root`` and write label version ``version``."""
     if to not in TARGETS:
         raise HmrError(f"convert-body --to {to} is not supported; choose from {', '.join(TARGETS)}")
@@ -129,23 +152,32 @@ def convert_body(root: str | Path, to: str, version: str | None = None, datasets
             if layout.label_part(stem, version).exists():
                 report.parts_done_before += 1
                 continue
-            rows = [r for r in read_rows(layout, stem)
-                    if r["has_params"] and r["body_model"] in SOURCES[to] and r["params"]]
+            rows = [
+                r for r in read_rows(layout, stem) if r["has_params"] and r["body_model"] in SOURCES[to] and r["params"]
+            ]
             groups = defaultdict(list)
             for r in rows:
                 groups[(r["body_model"], r["gender"], r["num_betas"], r["flat_hand_mean"])].append(r)
             out = []
             for group in groups.values():
                 for i in range(0, len(group), batch_size):
-                    chunk = group[i:i + batch_size]
+                    chunk = group[i : i + batch_size]
                     labels, errors, gender = fitter.fit(chunk, iters)
                     for row, params, err in zip(chunk, labels, errors):
                         ok = bool(err <= tolerance_mm)
-                        label = PersonLabel(body_model=to, gender=gender, num_betas=0 if to == "anny" else 10,
-                                            flat_hand_mean=True,
-                                            params=params, has_params=ok, has_betas=ok, has_transl=row["has_transl"],
-                                            pgt_source=f"{row['body_model']}-to-{to}-fit", pgt_version=version,
-                                            fit_error_mm=float(err))
+                        label = PersonLabel(
+                            body_model=to,
+                            gender=gender,
+                            num_betas=0 if to == "anny" else 10,
+                            flat_hand_mean=True,
+                            params=params,
+                            has_params=ok,
+                            has_betas=ok,
+                            has_transl=row["has_transl"],
+                            pgt_source=f"{row['body_model']}-to-{to}-fit",
+                            pgt_version=version,
+                            fit_error_mm=float(err),
+                        )
                         out.append({"instance_id": row["instance_id"], **label.body_record()})
                         report.fitted += 1
                         report.errors_mm.append(float(err))
@@ -153,8 +185,17 @@ def convert_body(root: str | Path, to: str, version: str | None = None, datasets
                             report.not_converged.append((row["instance_id"], float(err)))
             write_label_version(layout, stem, version, out)
         files = {t.model_path.name: file_sha256(t.model_path) for t in fitter._targets.values()}
-        write_manifest(layout, label_version_info={version: {
-            "target_body_model": to, "iters": iters,
-            "method": ANNY_METHOD if to == "anny" else "L-BFGS on corresponding skin vertices",
-            "tolerance_mm": tolerance_mm, "not_converged": len(report.not_converged), "model_files": files}})
+        write_manifest(
+            layout,
+            label_version_info={
+                version: {
+                    "target_body_model": to,
+                    "iters": iters,
+                    "method": ANNY_METHOD if to == "anny" else "L-BFGS on corresponding skin vertices",
+                    "tolerance_mm": tolerance_mm,
+                    "not_converged": len(report.not_converged),
+                    "model_files": files,
+                }
+            },
+        )
     return report

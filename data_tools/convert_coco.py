@@ -4,12 +4,13 @@
 feet 6, face 68, left hand 21, right hand 21, visibility kept). Crowd annotations are skipped;
 images without a person are not stored. K is the default (60 degrees across the long side).
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -31,8 +32,11 @@ class Coco(Converter):
 
     def check_source(self, src: Path) -> None:
         if not any((src / self.annotation.format(split=s)).exists() for s in self.splits):
-            require(src, self.annotation.format(split="{" + ",".join(self.splits) + "}"),
-                    hint="expected the COCO root with annotations/ and train2017/, val2017/")
+            require(
+                src,
+                self.annotation.format(split="{" + ",".join(self.splits) + "}"),
+                hint="expected the COCO root with annotations/ and train2017/, val2017/",
+            )
 
     def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
         available = [s for s in self.splits if (src / self.annotation.format(split=s)).exists()]
@@ -49,8 +53,12 @@ class Coco(Converter):
             for img in sorted(data["images"], key=lambda i: i["id"]):
                 if by_image.get(img["id"]):
                     stem = Path(img["file_name"]).stem
-                    yield SourceItem(split, stem, f"{split}2017/{img['file_name']}",
-                                     {"persons": by_image[img["id"]], "size": (img["width"], img["height"])})
+                    yield SourceItem(
+                        split,
+                        stem,
+                        f"{split}2017/{img['file_name']}",
+                        {"persons": by_image[img["id"]], "size": (img["width"], img["height"])},
+                    )
 
     def _person(self, ann: dict) -> dict:
         return {"kp": np.asarray(ann.get("keypoints", []), np.float32).reshape(-1, 3), "bbox": ann["bbox"]}
@@ -58,17 +66,24 @@ class Coco(Converter):
     def convert(self, item: SourceItem, ctx: Context) -> ConvertedImage:
         image = ctx.load_image(item.image_path)
         if (image.src_width, image.src_height) != tuple(item.payload["size"]):
-            raise HmrError(f"{item.image_path} is {image.src_width}x{image.src_height}, the annotations say "
-                           f"{item.payload['size'][0]}x{item.payload['size'][1]}")
+            raise HmrError(
+                f"{item.image_path} is {image.src_width}x{image.src_height}, the annotations say "
+                f"{item.payload['size'][0]}x{item.payload['size'][1]}"
+            )
         persons = []
         for src in item.payload["persons"]:
             x, y, w, h = src["bbox"]
             kp = src["kp"]  # third column kept as COCO gives it: 0 unlabelled, 1 occluded, 2 visible
             labelled = kp[:, 2] > 0
-            persons.append(PersonLabel(
-                bbox_xyxy=np.array([x, y, x + w, y + h], np.float32), bbox_source="annotation",
-                kp2d=kp if labelled.any() else np.zeros((0, 3)), kp2d_format=self.kp_format if labelled.any() else "",
-                pgt_source="gt"))
+            persons.append(
+                PersonLabel(
+                    bbox_xyxy=np.array([x, y, x + w, y + h], np.float32),
+                    bbox_source="annotation",
+                    kp2d=kp if labelled.any() else np.zeros((0, 3)),
+                    kp2d_format=self.kp_format if labelled.any() else "",
+                    pgt_source="gt",
+                )
+            )
         K = intrinsics_from_fov(image.src_width, image.src_height)
         return ConvertedImage(image, rescale(image, K, persons), persons)
 

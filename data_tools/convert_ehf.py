@@ -3,24 +3,29 @@
 There are no parameters, only the ground-truth mesh, so the camera-frame vertices themselves
 are stored (``verts_cam``, ``has_params`` false). The camera is fixed for all 100 frames.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
-from hmr.data.camera import bbox_from_points, project, rotvec_to_matrix
+from hmr.camera import bbox_from_points, project, rotvec_to_matrix
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
 
 R_WC = rotvec_to_matrix(np.array([-2.98747896, 0.01172457, -0.05704687]))
 T_WC = np.array([-0.03609917, 0.43416458, 2.37101226])
 K_EHF = np.array([[1498.22426237, 0, 790.263706], [0, 1498.22426237, 578.90334], [0, 0, 1]])
-_OPENPOSE_PARTS = (("pose_keypoints_2d", 25), ("hand_left_keypoints_2d", 21), ("hand_right_keypoints_2d", 21),
-                   ("face_keypoints_2d", 70))
+_OPENPOSE_PARTS = (
+    ("pose_keypoints_2d", 25),
+    ("hand_left_keypoints_2d", 21),
+    ("hand_right_keypoints_2d", 21),
+    ("face_keypoints_2d", 70),
+)
 
 
 def read_openpose(path: Path) -> np.ndarray:
@@ -59,7 +64,14 @@ class Ehf(Converter):
         joints_path = ctx.src / item.payload["joints"]
         kp2d = read_openpose(joints_path) if joints_path.exists() else np.zeros((0, 3))
         person = PersonLabel(
-            body_model="smplx", gender="neutral", has_params=False, pgt_source="gt", verts_cam=verts_cam,
+            body_model="smplx",
+            gender="neutral",
+            has_params=False,
+            pgt_source="gt",
+            verts_cam=verts_cam,
             bbox_xyxy=bbox_from_points(project(verts_cam, K_EHF), image.src_width, image.src_height),
-            bbox_source="verts", kp2d=kp2d, kp2d_format="openpose137" if len(kp2d) else "")
+            bbox_source="verts",
+            kp2d=kp2d,
+            kp2d_format="openpose137" if len(kp2d) else "",
+        )
         return ConvertedImage(image, rescale(image, K_EHF, [person]), [person])

@@ -6,16 +6,17 @@ One person per sequence, gendered SMPL (10 betas) in the world frame; ``camera.e
 (camera-frame benchmark), ``emdb2`` (global trajectories) or ``all`` sequences; a sequence in
 several selected splits is stored in each.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from data_tools import safe_pickle
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
-from hmr.data.camera import world_to_camera
+from hmr.camera import world_to_camera
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
@@ -51,14 +52,22 @@ class Emdb(Converter):
         for t in np.flatnonzero(np.asarray(seq["good_frames_mask"], bool)):
             t = int(t)
             rel = f"{seq_dir}/images/{t:05d}.jpg"
-            yield SourceItem(split, image_id_from_path(f"{seq_dir}/{t:05d}"), rel, {
-                "gender": str(seq["gender"]), "betas": np.asarray(smpl["betas"], np.float64).reshape(-1)[:10],
-                "root": np.asarray(smpl["poses_root"][t], np.float64),
-                "body": np.asarray(smpl["poses_body"][t], np.float64),
-                "trans": np.asarray(smpl["trans"][t], np.float64), "K": np.asarray(cam["intrinsics"], np.float64),
-                "extrinsics": np.asarray(cam["extrinsics"][t], np.float64),
-                "kp2d": np.asarray(seq["kp2d"][t], np.float64),
-                "bbox": None if t in invalid else np.asarray(seq["bboxes"]["bboxes"][t], np.float64)})
+            yield SourceItem(
+                split,
+                image_id_from_path(f"{seq_dir}/{t:05d}"),
+                rel,
+                {
+                    "gender": str(seq["gender"]),
+                    "betas": np.asarray(smpl["betas"], np.float64).reshape(-1)[:10],
+                    "root": np.asarray(smpl["poses_root"][t], np.float64),
+                    "body": np.asarray(smpl["poses_body"][t], np.float64),
+                    "trans": np.asarray(smpl["trans"][t], np.float64),
+                    "K": np.asarray(cam["intrinsics"], np.float64),
+                    "extrinsics": np.asarray(cam["extrinsics"][t], np.float64),
+                    "kp2d": np.asarray(seq["kp2d"][t], np.float64),
+                    "bbox": None if t in invalid else np.asarray(seq["bboxes"]["bboxes"][t], np.float64),
+                },
+            )
 
     def convert(self, item: SourceItem, ctx: Context) -> ConvertedImage:
         pay = item.payload
@@ -70,9 +79,19 @@ class Emdb(Converter):
         params = {"global_orient": go_cam, "body_pose": pay["body"], "betas": pay["betas"], "transl": transl_cam}
         _, joints = ctx.bodies.forward("smpl", gender, {k: v[None] for k, v in params.items()})
         person = PersonLabel(
-            body_model="smpl", gender=gender, num_betas=10, params=params, has_params=True, has_betas=True,
-            has_transl=True, pgt_source="gt", bbox_xyxy=pay["bbox"] if pay["bbox"] is not None else np.zeros(0),
+            body_model="smpl",
+            gender=gender,
+            num_betas=10,
+            params=params,
+            has_params=True,
+            has_betas=True,
+            has_transl=True,
+            pgt_source="gt",
+            bbox_xyxy=pay["bbox"] if pay["bbox"] is not None else np.zeros(0),
             bbox_source="emdb" if pay["bbox"] is not None else "",
-            kp2d=np.concatenate([pay["kp2d"], np.ones((len(pay["kp2d"]), 1))], 1), kp2d_format="smpl24",
-            kp3d=np.concatenate([joints[0, :24], np.ones((24, 1))], 1), kp3d_format="smpl24")
+            kp2d=np.concatenate([pay["kp2d"], np.ones((len(pay["kp2d"]), 1))], 1),
+            kp2d_format="smpl24",
+            kp3d=np.concatenate([joints[0, :24], np.ones((24, 1))], 1),
+            kp3d_format="smpl24",
+        )
         return ConvertedImage(image, rescale(image, pay["K"], [person]), [person])

@@ -4,15 +4,16 @@ Items are converted by a pool of worker processes (``spawn``, so torch is never 
 a bounded window of in-flight items, and written in source order by this process: memory stays
 at about ``window`` images however large the dataset, and reruns skip what is stored.
 """
+
 from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
 import multiprocessing
 import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -65,8 +66,9 @@ def _convert_safely(converter: Converter, ctx: Context, item: SourceItem) -> Con
         return f"{_one_line(e)} (at {Path(last.filename).name}:{last.lineno})"
 
 
-def _results(converter: Converter, ctx: Context, items: Iterator[SourceItem], workers: int
-             ) -> Iterator[tuple[SourceItem, ConvertedImage | str]]:
+def _results(
+    converter: Converter, ctx: Context, items: Iterator[SourceItem], workers: int
+) -> Iterator[tuple[SourceItem, ConvertedImage | str]]:
     """(item, result) in item order; at most ``4 * workers`` items in flight."""
     if workers <= 1:
         for item in items:
@@ -96,10 +98,18 @@ def body_model_checksums(converter: Converter, models_dir: str | None) -> dict[s
     return out
 
 
-def run_conversion(converter: Converter, src: str | Path, out: str | Path, splits: Sequence[str] = (),
-                   workers: int = 1, max_side: int = 2000, models_dir: str | None = None,
-                   shard_bytes: int = DEFAULT_SHARD_BYTES, limit: int | None = None,
-                   quiet: bool = False) -> ConversionReport:
+def run_conversion(
+    converter: Converter,
+    src: str | Path,
+    out: str | Path,
+    splits: Sequence[str] = (),
+    workers: int = 1,
+    max_side: int = 2000,
+    models_dir: str | None = None,
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    limit: int | None = None,
+    quiet: bool = False,
+) -> ConversionReport:
     """Convert ``src`` into ``out/<converter.name>/``; a rerun continues where the last one stopped."""
     src = Path(src)
     converter.check_source(src)
@@ -133,8 +143,17 @@ def run_conversion(converter: Converter, src: str | Path, out: str | Path, split
                 bar.set_postfix(failed=len(report.failed))
                 continue
             image = result.image
-            writer(item.split).add(item.image_id, image.data, image.ext, result.K, image.width, image.height,
-                                   result.persons, item.image_path, image.width / image.src_width)
+            writer(item.split).add(
+                item.image_id,
+                image.data,
+                image.ext,
+                result.K,
+                image.width,
+                image.height,
+                result.persons,
+                item.image_path,
+                image.width / image.src_width,
+            )
             report.converted += 1
     except BaseException:
         for w in writers.values():

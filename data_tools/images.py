@@ -4,6 +4,7 @@ JPEG sources that need no change are stored byte for byte (no re-encoding loss, 
 fast path); everything else is re-encoded as JPEG at quality 90. Stored pixels are exactly the
 ones the labels refer to, so readers must not apply EXIF orientation.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,9 @@ class StoredImage:
         return self.width / self.src_width, self.height / self.src_height
 
 
-def prepare_image(source: str | Path | bytes, max_side: int = DEFAULT_MAX_SIDE, rotate_cw: bool = False,
-                  where: str = "") -> StoredImage:
+def prepare_image(
+    source: str | Path | bytes, max_side: int = DEFAULT_MAX_SIDE, rotate_cw: bool = False, where: str = ""
+) -> StoredImage:
     """Read, optionally rotate 90 degrees clockwise, downscale to ``max_side``, encode."""
     raw = source if isinstance(source, bytes) else _read(source)
     where = where or (str(source) if not isinstance(source, bytes) else "image")

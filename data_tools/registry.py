@@ -1,4 +1,5 @@
 """Converter names for ``hmr-data convert NAME``; modules load only when used."""
+
 from __future__ import annotations
 
 import importlib

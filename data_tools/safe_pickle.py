@@ -5,6 +5,7 @@ dataframes, the ``data.pyd`` members of 4D-Humans shards). A pickle may name any
 we resolve only an allow-list of data-building names (numpy arrays and scalars, a few builtins,
 pandas frames, torch tensors) and refuse everything else with a clear error.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,18 +16,33 @@ from typing import Any
 from hmr.errors import HmrError
 
 _NUMPY = {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")}
-_NUMPY |= {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-           ("numpy", "ndarray"), ("numpy", "dtype")}
+_NUMPY |= {
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
 _BUILTINS = {(m, n) for m in ("builtins", "__builtin__") for n in ("set", "frozenset", "slice", "bytearray", "complex")}
 _BUILTINS |= {("collections", "OrderedDict"), ("_codecs", "encode")}
 _TORCH = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor")}
 _PANDAS = {
-    ("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame"), ("pandas", "Series"), ("pandas.core.series", "Series"),
-    ("pandas.core.internals.managers", "BlockManager"), ("pandas.core.internals.managers", "SingleBlockManager"),
-    ("pandas._libs.internals", "_unpickle_block"), ("pandas.core.indexes.base", "_new_Index"),
-    ("pandas.core.indexes.base", "Index"), ("pandas", "Index"), ("pandas", "RangeIndex"),
-    ("pandas.core.indexes.range", "RangeIndex"), ("pandas.arrays", "ArrowStringArray"), ("pandas", "StringDtype"),
-    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "type_for_alias"), ("pyarrow.lib", "py_buffer"),
+    ("pandas", "DataFrame"),
+    ("pandas.core.frame", "DataFrame"),
+    ("pandas", "Series"),
+    ("pandas.core.series", "Series"),
+    ("pandas.core.internals.managers", "BlockManager"),
+    ("pandas.core.internals.managers", "SingleBlockManager"),
+    ("pandas._libs.internals", "_unpickle_block"),
+    ("pandas.core.indexes.base", "_new_Index"),
+    ("pandas.core.indexes.base", "Index"),
+    ("pandas", "Index"),
+    ("pandas", "RangeIndex"),
+    ("pandas.core.indexes.range", "RangeIndex"),
+    ("pandas.arrays", "ArrowStringArray"),
+    ("pandas", "StringDtype"),
+    ("pyarrow.lib", "_restore_array"),
+    ("pyarrow.lib", "type_for_alias"),
+    ("pyarrow.lib", "py_buffer"),
 }
 ALLOWED = _NUMPY | _BUILTINS | _TORCH
 
@@ -42,8 +58,10 @@ _REPLACED = {("torch.storage", "_load_from_bytes"): _torch_storage_from_bytes}
 
 
 def _refuse(module: str, name: str, where: str) -> HmrError:
-    return HmrError(f"{where}: the pickle asks for {module}.{name}, which is not on the allow-list of plain "
-                    "data types; refusing to run it (is this the right file?)")
+    return HmrError(
+        f"{where}: the pickle asks for {module}.{name}, which is not on the allow-list of plain "
+        "data types; refusing to run it (is this the right file?)"
+    )
 
 
 class _Restricted(pickle.Unpickler):

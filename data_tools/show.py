@@ -5,26 +5,35 @@ and projected through the stored K (a translucent silhouette: a flipped axis, a 
 or a wrong K shows at once), the 2D keypoints (dots) and the box. Without body-model files the
 meshes are skipped and only keypoints and boxes are drawn.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from data_tools.bodies import BodyBank
 from hmr.atomic import atomic_path
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
 
 TILE = 320
-COLOURS = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
-           (240, 50, 230), (210, 245, 60)]
+COLOURS = [
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+]
 
 
 def person_mesh(person: PersonLabel, bank: BodyBank | None) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -48,8 +57,14 @@ def person_mesh(person: PersonLabel, bank: BodyBank | None) -> tuple[np.ndarray,
     return None
 
 
-def _draw_person(draw: ImageDraw.ImageDraw, overlay: ImageDraw.ImageDraw, person: PersonLabel, K: np.ndarray,
-                 bank: BodyBank | None, colour: tuple[int, int, int]) -> None:
+def _draw_person(
+    draw: ImageDraw.ImageDraw,
+    overlay: ImageDraw.ImageDraw,
+    person: PersonLabel,
+    K: np.ndarray,
+    bank: BodyBank | None,
+    colour: tuple[int, int, int],
+) -> None:
     mesh = None
     try:
         mesh = person_mesh(person, bank)
@@ -85,9 +100,16 @@ def render_sample(sample: dict, bank: BodyBank | None) -> Image.Image:
     return Image.alpha_composite(Image.alpha_composite(base, layer), lines).convert("RGB")
 
 
-def contact_sheet(root: str | Path, out: str | Path, n: int = 16, datasets: Sequence[str] | None = None,
-                  splits: Sequence[str] | None = None, label_version: str | None = None,
-                  models_dir: str | None = None, seed: int = 0) -> Path:
+def contact_sheet(
+    root: str | Path,
+    out: str | Path,
+    n: int = 16,
+    datasets: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
+    label_version: str | None = None,
+    models_dir: str | None = None,
+    seed: int = 0,
+) -> Path:
     """Write a grid of ``n`` random stored images with their labels drawn; returns the PNG path."""
     ds = IndexedDataset(root, datasets or None, splits or None, label_version=label_version)
     if n < 1:

@@ -5,6 +5,7 @@ options). Tests and other programs build it with :func:`build_app` and start it 
 :func:`launch_app`. The page needs nothing from the internet: Gradio's front end is bundled, the
 theme uses the system's fonts and analytics are off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,10 @@ from demo.outputs import TABLE_HEADERS, OutputStore  # noqa: E402
 from hmr.infer.predictor import resolve_device  # noqa: E402
 
 #: Gradio's default theme pulls its fonts from Google; the system's own fonts keep the page offline.
-THEME = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
-                       font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+THEME = gr.themes.Soft(
+    font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
 CSS = "#status-line p, #video-status p, #live-fps p { font-size: 1.05em; }"
 
 INTRO = """# hmr: 3D human mesh recovery
@@ -55,8 +58,12 @@ class ImageUpload(gr.Image):
             return super().preprocess(payload)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             name = getattr(payload, "orig_name", None) or "the uploaded file"
-            raise gr.Error(f"{name} is not an image that can be read; upload a photo (JPEG, PNG, WebP...)",
-                           title=ERROR_TITLE, duration=None, print_exception=False) from None
+            raise gr.Error(
+                f"{name} is not an image that can be read; upload a photo (JPEG, PNG, WebP...)",
+                title=ERROR_TITLE,
+                duration=None,
+                print_exception=False,
+            ) from None
 
 
 def build_app(config: DemoConfig, handlers: DemoHandlers | None = None) -> gr.Blocks:
@@ -71,24 +78,38 @@ def build_app(config: DemoConfig, handlers: DemoHandlers | None = None) -> gr.Bl
             with gr.Tab("Image", id="image"):
                 with gr.Row():
                     with gr.Column():
-                        image_in = ImageUpload(label="Photo: upload, paste or take a webcam snapshot", type="filepath",
-                                               sources=["upload", "clipboard", "webcam"], elem_id="image-input")
+                        image_in = ImageUpload(
+                            label="Photo: upload, paste or take a webcam snapshot",
+                            type="filepath",
+                            sources=["upload", "clipboard", "webcam"],
+                            elem_id="image-input",
+                        )
                         run_image = gr.Button("Run", variant="primary", elem_id="run-image")
                         if config.examples:
-                            gr.Examples([[str(p)] for p in config.examples], inputs=[image_in],
-                                        label="Example photos (click one, then Run)")
+                            gr.Examples(
+                                [[str(p)] for p in config.examples],
+                                inputs=[image_in],
+                                label="Example photos (click one, then Run)",
+                            )
                     with gr.Column():
-                        overlay = gr.Image(label="Bodies over the photo", interactive=False, format="jpeg",
-                                           elem_id="overlay")
+                        overlay = gr.Image(
+                            label="Bodies over the photo", interactive=False, format="jpeg", elem_id="overlay"
+                        )
                         status = gr.Markdown(label="status", elem_id="status-line")
                 with gr.Row():
-                    model3d = gr.Model3D(label="3D view: the bodies and the camera (.glb)", height=420,
-                                         elem_id="model3d")
+                    model3d = gr.Model3D(
+                        label="3D view: the bodies and the camera (.glb)", height=420, elem_id="model3d"
+                    )
                     with gr.Column():
-                        table = gr.Dataframe(headers=TABLE_HEADERS, label="Persons", interactive=False,
-                                             elem_id="persons")
-                        files = gr.File(label="Downloads: .npz (all parameters), .glb (scene), .obj (one per person)",
-                                        file_count="multiple", interactive=False, elem_id="downloads")
+                        table = gr.Dataframe(
+                            headers=TABLE_HEADERS, label="Persons", interactive=False, elem_id="persons"
+                        )
+                        files = gr.File(
+                            label="Downloads: .npz (all parameters), .glb (scene), .obj (one per person)",
+                            file_count="multiple",
+                            interactive=False,
+                            elem_id="downloads",
+                        )
             with gr.Tab("Video", id="video"):
                 with gr.Row():
                     with gr.Column():
@@ -98,62 +119,122 @@ def build_app(config: DemoConfig, handlers: DemoHandlers | None = None) -> gr.Bl
                         gr.Markdown(f"At most the first {config.max_video_s:g} s of a video are processed.")
                     with gr.Column():
                         video_out = gr.Video(label="Bodies over the video", interactive=False, elem_id="video-output")
-                        tracks = gr.File(label="Tracks (.npz): every person's id and parameters per frame",
-                                         interactive=False, elem_id="tracks")
+                        tracks = gr.File(
+                            label="Tracks (.npz): every person's id and parameters per frame",
+                            interactive=False,
+                            elem_id="tracks",
+                        )
                         video_status = gr.Markdown(label="status", elem_id="video-status")
             with gr.Tab("Live", id="live"):
                 gr.Markdown(LIVE_NOTE.format(max_side=config.live_max_side))
                 with gr.Row():
-                    webcam = gr.Image(label="Webcam", sources=["webcam"], streaming=True, type="numpy",
-                                      elem_id="webcam")
+                    webcam = gr.Image(
+                        label="Webcam", sources=["webcam"], streaming=True, type="numpy", elem_id="webcam"
+                    )
                     live_out = gr.Image(label="Bodies, live", interactive=False, elem_id="live-output")
                 live_fps = gr.Markdown(label="status", elem_id="live-fps")
                 live_state = gr.State({})
             with gr.Tab("Settings", id="settings"):
                 with gr.Row():
-                    checkpoint = gr.Dropdown(config.checkpoint_choices(), value=default.checkpoint,
-                                             label="Checkpoint (offered by whoever started the server)",
-                                             elem_id="checkpoint")
-                    body_model = gr.Dropdown(config.body_model_choices(), value=AUTO_BODY,
-                                             label="Body model (Anny always; SMPL-X, SMPL, SKEL when their files "
-                                                   "are installed)", elem_id="body-model")
-                    backend = gr.Radio(list(BACKENDS), value=default.backend, label="Backend (ONNX needs an .onnx "
-                                       "checkpoint from `hmr export onnx`)", elem_id="backend")
+                    checkpoint = gr.Dropdown(
+                        config.checkpoint_choices(),
+                        value=default.checkpoint,
+                        label="Checkpoint (offered by whoever started the server)",
+                        elem_id="checkpoint",
+                    )
+                    body_model = gr.Dropdown(
+                        config.body_model_choices(),
+                        value=AUTO_BODY,
+                        label="Body model (Anny always; SMPL-X, SMPL, SKEL when their files are installed)",
+                        elem_id="body-model",
+                    )
+                    backend = gr.Radio(
+                        list(BACKENDS),
+                        value=default.backend,
+                        label="Backend (ONNX needs an .onnx checkpoint from `hmr export onnx`)",
+                        elem_id="backend",
+                    )
                 with gr.Row():
                     det_thresh = gr.Slider(0.05, 0.95, value=0.3, step=0.05, label="Detection threshold")
                     nms_kernel = gr.Slider(1, 9, value=3, step=2, label="NMS kernel (odd, in tokens)")
                 with gr.Row():
                     fov = gr.Slider(20, 120, value=60, step=1, label="Field of view across the longer side (deg)")
-                    intrinsics = gr.Textbox("", label="Or intrinsics fx, fy, cx, cy in pixels (overrides the field "
-                                                  "of view)", placeholder="e.g. 1200, 1200, 960, 540")
-                gr.Markdown(f"Requests run {limit} at a time per tab; up to {config.queue_size} wait in the queue. "
-                            f"Device: `{resolve_device(config.device)}`. The last {config.cache_size} models "
-                            "used stay loaded.", elem_id="server-note")
+                    intrinsics = gr.Textbox(
+                        "",
+                        label="Or intrinsics fx, fy, cx, cy in pixels (overrides the field of view)",
+                        placeholder="e.g. 1200, 1200, 960, 540",
+                    )
+                gr.Markdown(
+                    f"Requests run {limit} at a time per tab; up to {config.queue_size} wait in the queue. "
+                    f"Device: `{resolve_device(config.device)}`. The last {config.cache_size} models "
+                    "used stay loaded.",
+                    elem_id="server-note",
+                )
         settings = [checkpoint, body_model, backend, det_thresh, nms_kernel, fov, intrinsics]
-        run_image.click(handlers.run_image, [image_in, *settings], [overlay, model3d, files, table, status],
-                        api_name="predict_image", concurrency_limit=limit, concurrency_id="image")
-        run_video.click(handlers.run_video, [video_in, stride, *settings], [video_out, tracks, video_status],
-                        api_name="predict_video", concurrency_limit=1, concurrency_id="video")
-        webcam.stream(handlers.live_frame, [webcam, live_state, *settings], [live_out, live_fps, live_state],
-                      stream_every=0.1, time_limit=600, concurrency_limit=limit, concurrency_id="live",
-                      show_progress="hidden", api_name="live_frame")
+        run_image.click(
+            handlers.run_image,
+            [image_in, *settings],
+            [overlay, model3d, files, table, status],
+            api_name="predict_image",
+            concurrency_limit=limit,
+            concurrency_id="image",
+        )
+        run_video.click(
+            handlers.run_video,
+            [video_in, stride, *settings],
+            [video_out, tracks, video_status],
+            api_name="predict_video",
+            concurrency_limit=1,
+            concurrency_id="video",
+        )
+        webcam.stream(
+            handlers.live_frame,
+            [webcam, live_state, *settings],
+            [live_out, live_fps, live_state],
+            stream_every=0.1,
+            time_limit=600,
+            concurrency_limit=limit,
+            concurrency_id="live",
+            show_progress="hidden",
+            api_name="live_frame",
+        )
     app.queue(max_size=config.queue_size, default_concurrency_limit=limit)
     return app
 
 
-def launch_app(app: gr.Blocks, config: DemoConfig, host: str = "127.0.0.1", port: int | None = None,
-               share: bool = False, block: bool = True, quiet: bool = False):
+def launch_app(
+    app: gr.Blocks,
+    config: DemoConfig,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    block: bool = True,
+    quiet: bool = False,
+):
     """Start the server with everything that keeps it offline and safe; returns Gradio's
     ``(fastapi app, local url, share url)`` once it serves (``block=False``) or when it stops."""
     allowed = sorted({str(p.parent) for p in config.examples})
-    return app.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                      theme=THEME, css=CSS, ssr_mode=False, pwa=False, mcp_server=False, show_error=False,
-                      allowed_paths=allowed, max_file_size=config.max_upload, quiet=quiet,
-                      footer_links=["api", "settings"])
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=not block,
+        theme=THEME,
+        css=CSS,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        show_error=False,
+        allowed_paths=allowed,
+        max_file_size=config.max_upload,
+        quiet=quiet,
+        footer_links=["api", "settings"],
+    )
 
 
-def serve(config: DemoConfig, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
-          quiet: bool = False) -> None:
+def serve(
+    config: DemoConfig, host: str = "127.0.0.1", port: int | None = None, share: bool = False, quiet: bool = False
+) -> None:
     """Build, launch and block until the server stops (Ctrl-C, SIGTERM); then remove the demo's files."""
     store = OutputStore()
     # Uploads and Gradio's copies of results live in the demo's own folder too, so they go with it at

@@ -4,6 +4,7 @@ Every handler turns a user error (:class:`HmrError`) into a ``gr.Error`` shown i
 unexpected exception into a one-line message plus a traceback in the server log only: the page
 never shows a stack trace and the server never stops for one bad request.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -12,9 +13,9 @@ import functools
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import gradio as gr
 import numpy as np
@@ -35,6 +36,7 @@ FPS_RESET_S = 3.0
 
 def show_user_errors(fn: Callable) -> Callable:
     """Run ``fn``; a user error becomes a message in the page, anything else a short one plus a log entry."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kw):
         try:
@@ -45,10 +47,15 @@ def show_user_errors(fn: Callable) -> Callable:
             raise gr.Error(str(exc), title=ERROR_TITLE, duration=None, print_exception=False) from None
         except Exception as exc:
             log.exception("demo: %s failed", fn.__name__)
-            raise gr.Error(f"internal error ({type(exc).__name__}); the server log has the details",
-                           title="Something went wrong", duration=None, print_exception=False) from None
+            raise gr.Error(
+                f"internal error ({type(exc).__name__}); the server log has the details",
+                title="Something went wrong",
+                duration=None,
+                print_exception=False,
+            ) from None
         finally:
             release_free_memory()
+
     return wrapper
 
 
@@ -100,8 +107,9 @@ class DemoHandlers:
     """The server side of the page. The settings arrive as (checkpoint, body model, backend, detection
     threshold, NMS kernel, FOV degrees, intrinsics text), the order of the Settings tab."""
 
-    def __init__(self, config: DemoConfig, factory: PredictorFactory = default_factory,
-                 store: OutputStore | None = None) -> None:
+    def __init__(
+        self, config: DemoConfig, factory: PredictorFactory = default_factory, store: OutputStore | None = None
+    ) -> None:
         self.config = config
         self.cache = PredictorCache(config, factory)
         self.store = store or OutputStore()
@@ -110,24 +118,49 @@ class DemoHandlers:
         return self.cache.get(ModelChoice(str(checkpoint), str(body_model), str(backend)))
 
     @show_user_errors
-    def run_image(self, image_path: str | None, checkpoint: str, body_model: str, backend: str,
-                  det_thresh: float, nms_kernel: float, fov_deg: float, intrinsics: str,
-                  progress: gr.Progress = gr.Progress()):
+    def run_image(
+        self,
+        image_path: str | None,
+        checkpoint: str,
+        body_model: str,
+        backend: str,
+        det_thresh: float,
+        nms_kernel: float,
+        fov_deg: float,
+        intrinsics: str,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  (gradio's way of asking for a progress bar)
+    ):
         """-> overlay image, .glb for the 3D view, download files, person table, status line."""
         if not image_path:
             raise HmrError("no image yet: upload a photo, paste one or take a webcam snapshot, then press Run")
         with _paths_as_names(Path(image_path)):
-            return self._process_image(Path(image_path), (checkpoint, body_model, backend), float(det_thresh),
-                                       int(nms_kernel), float(fov_deg), parse_intrinsics(intrinsics), progress)
+            return self._process_image(
+                Path(image_path),
+                (checkpoint, body_model, backend),
+                float(det_thresh),
+                int(nms_kernel),
+                float(fov_deg),
+                parse_intrinsics(intrinsics),
+                progress,
+            )
 
-    def _process_image(self, image_path: Path, model: tuple[str, str, str], det_thresh: float, nms_kernel: int,
-                       fov_deg: float, K: np.ndarray | None, progress: gr.Progress):
+    def _process_image(
+        self,
+        image_path: Path,
+        model: tuple[str, str, str],
+        det_thresh: float,
+        nms_kernel: int,
+        fov_deg: float,
+        K: np.ndarray | None,
+        progress: gr.Progress,
+    ):
         started = time.perf_counter()
         progress(0.05, desc="loading the model")
         loaded = self._model(*model)
         progress(0.3, desc="finding people")
-        (item,) = loaded.predict_files([image_path], K=K, fov=None if K is not None else fov_deg,
-                                       det_thresh=det_thresh, nms_kernel=nms_kernel)
+        (item,) = loaded.predict_files(
+            [image_path], K=K, fov=None if K is not None else fov_deg, det_thresh=det_thresh, nms_kernel=nms_kernel
+        )
         if item.error:
             raise HmrError(item.error)
         result = item.result
@@ -146,24 +179,52 @@ class DemoHandlers:
         return overlay, str(glb), [str(f) for f in files], rows, status
 
     @show_user_errors
-    def run_video(self, video_path: str | None, stride: float, checkpoint: str, body_model: str, backend: str,
-                  det_thresh: float, nms_kernel: float, fov_deg: float, intrinsics: str,
-                  progress: gr.Progress = gr.Progress()):
+    def run_video(
+        self,
+        video_path: str | None,
+        stride: float,
+        checkpoint: str,
+        body_model: str,
+        backend: str,
+        det_thresh: float,
+        nms_kernel: float,
+        fov_deg: float,
+        intrinsics: str,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  (gradio's way of asking for a progress bar)
+    ):
         """-> overlay video, tracks .npz, status line."""
         if not video_path:
             raise HmrError("no video yet: upload one, then press Process")
         source = Path(video_path)
         with _paths_as_names(source):
-            return self._process_video(source, int(stride), (checkpoint, body_model, backend), float(det_thresh),
-                                       int(nms_kernel), float(fov_deg), parse_intrinsics(intrinsics), progress)
+            return self._process_video(
+                source,
+                int(stride),
+                (checkpoint, body_model, backend),
+                float(det_thresh),
+                int(nms_kernel),
+                float(fov_deg),
+                parse_intrinsics(intrinsics),
+                progress,
+            )
 
-    def _process_video(self, source: Path, stride: int, model: tuple[str, str, str], det_thresh: float,
-                       nms_kernel: int, fov_deg: float, K: np.ndarray | None, progress: gr.Progress):
+    def _process_video(
+        self,
+        source: Path,
+        stride: int,
+        model: tuple[str, str, str],
+        det_thresh: float,
+        nms_kernel: int,
+        fov_deg: float,
+        K: np.ndarray | None,
+        progress: gr.Progress,
+    ):
         from hmr.video.decode import probe
         from hmr.video.pipeline import VideoOptions, VideoPipeline
 
-        options = VideoOptions(stride=max(1, stride), end_s=self.config.max_video_s or None, K=K, overwrite=True,
-                               progress=False)
+        options = VideoOptions(
+            stride=max(1, stride), end_s=self.config.max_video_s or None, K=K, overwrite=True, progress=False
+        )
         info = probe(source)
         total = info.frames_between(options.start_s, options.end_s, options.stride)
         cut = info.frames_between(options.start_s, None, options.stride) > total
@@ -173,8 +234,13 @@ class DemoHandlers:
 
         def predict_batch(frames, K_frames):
             nonlocal done
-            results = loaded.predict(frames, K=K_frames, fov=None if K_frames is not None else fov_deg,
-                                     det_thresh=det_thresh, nms_kernel=nms_kernel)
+            results = loaded.predict(
+                frames,
+                K=K_frames,
+                fov=None if K_frames is not None else fov_deg,
+                det_thresh=det_thresh,
+                nms_kernel=nms_kernel,
+            )
             done += len(frames)
             progress((done, max(total, done)), desc="frames", unit="frames")
             return results
@@ -184,39 +250,56 @@ class DemoHandlers:
         with self.store.request() as folder:
             report = pipeline.run_one(source, folder, source.stem or "video")
         overlay_path, tracks_path = report.outputs
-        status = (f"{report.frames} frames, {report.tracks} track(s), "
-                  f"{report.frames / max(report.seconds, 1e-9):.1f} frames/s ({loaded.describe()})")
+        status = (
+            f"{report.frames} frames, {report.tracks} track(s), "
+            f"{report.frames / max(report.seconds, 1e-9):.1f} frames/s ({loaded.describe()})"
+        )
         if cut:
             status += f"; only the first {self.config.max_video_s:g} s were processed"
         status += "".join(f"; warning: {w}" for w in report.warnings)
         return str(overlay_path), str(tracks_path), status + "."
 
-    def live_frame(self, frame: np.ndarray | None, state: dict | None, checkpoint: str, body_model: str,
-                   backend: str, det_thresh: float, nms_kernel: float, fov_deg: float, intrinsics: str):
+    def live_frame(
+        self,
+        frame: np.ndarray | None,
+        state: dict | None,
+        checkpoint: str,
+        body_model: str,
+        backend: str,
+        det_thresh: float,
+        nms_kernel: float,
+        fov_deg: float,
+        intrinsics: str,
+    ):
         """One webcam frame -> (overlay, frames/s line, state). Errors go to the status line: a toast
         per frame would bury the page."""
         state = state if isinstance(state, dict) else {}
         if frame is None:
             return None, "Waiting for the webcam...", state
         try:
-            return self._live_frame(frame, state, checkpoint, body_model, backend, det_thresh, nms_kernel,
-                                    fov_deg, intrinsics)
+            return self._live_frame(
+                frame, state, checkpoint, body_model, backend, det_thresh, nms_kernel, fov_deg, intrinsics
+            )
         except HmrError as exc:
             return frame, f"Error: {exc}", state
         except Exception as exc:
             log.exception("demo: live frame failed")
             return frame, f"Error: internal error ({type(exc).__name__}); the server log has the details", state
 
-    def _live_frame(self, frame, state, checkpoint, body_model, backend, det_thresh, nms_kernel, fov_deg,
-                    intrinsics):
+    def _live_frame(self, frame, state, checkpoint, body_model, backend, det_thresh, nms_kernel, fov_deg, intrinsics):
         started = time.perf_counter()
         image, scale = _shrink(np.asarray(frame, np.uint8)[..., :3], self.config.live_max_side)
         K = parse_intrinsics(intrinsics)
         if K is not None:
             K[:2] *= scale  # the intrinsics were given for the webcam's own frame size
         loaded = self._model(checkpoint, body_model, backend)
-        result = loaded.predict(image, K=K, fov=None if K is not None else float(fov_deg),
-                                det_thresh=float(det_thresh), nms_kernel=int(nms_kernel))
+        result = loaded.predict(
+            image,
+            K=K,
+            fov=None if K is not None else float(fov_deg),
+            det_thresh=float(det_thresh),
+            nms_kernel=int(nms_kernel),
+        )
         overlay = result.render_overlay(image)
         now = time.perf_counter()
         times = state.setdefault("times", deque(maxlen=FPS_WINDOW))
@@ -224,9 +307,15 @@ class DemoHandlers:
             times.clear()  # the stream was paused: the gap is not part of the rate
         times.append(now)
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        return overlay, (f"{fps:.1f} frames/s achieved; this frame {1000 * (now - started):.0f} ms, "
-                         f"{len(result.persons)} person(s), {image.shape[1]}x{image.shape[0]} px "
-                         f"({loaded.describe()})"), state
+        return (
+            overlay,
+            (
+                f"{fps:.1f} frames/s achieved; this frame {1000 * (now - started):.0f} ms, "
+                f"{len(result.persons)} person(s), {image.shape[1]}x{image.shape[0]} px "
+                f"({loaded.describe()})"
+            ),
+            state,
+        )
 
 
 def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

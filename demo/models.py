@@ -4,14 +4,15 @@ A browser can only pick among the checkpoints the operator offered at start-up (
 --checkpoint``, ``weights/``), never type a path: loading a ``.pt`` unpickles it, so a shared demo
 must not open arbitrary files on the server.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from hmr.errors import HmrError
 
@@ -63,8 +64,10 @@ class DemoConfig:
 
     def checkpoint_choices(self) -> list[tuple[str, str]]:
         """(label, value) pairs for the Settings dropdown."""
-        return [("open default: keypoints + body fitting" if c == OPEN_DEFAULT else Path(c).name, c)
-                for c in self.checkpoints]
+        return [
+            ("open default: keypoints + body fitting" if c == OPEN_DEFAULT else Path(c).name, c)
+            for c in self.checkpoints
+        ]
 
     def body_model_choices(self) -> list[tuple[str, str]]:
         from hmr.body import available_body_models
@@ -89,8 +92,7 @@ class DemoConfig:
         from hmr.body import BODY_MODEL_NAMES
 
         if choice.body_model != AUTO_BODY and choice.body_model not in BODY_MODEL_NAMES:
-            raise HmrError(f"unknown body model {choice.body_model!r}; choose one of "
-                           f"{', '.join(BODY_MODEL_NAMES)}")
+            raise HmrError(f"unknown body model {choice.body_model!r}; choose one of {', '.join(BODY_MODEL_NAMES)}")
         return choice
 
 
@@ -123,9 +125,14 @@ PredictorFactory = Callable[[ModelChoice, DemoConfig], object]
 def default_factory(choice: ModelChoice, config: DemoConfig):
     from hmr.infer.predictor import Predictor
 
-    return Predictor(checkpoint=None if choice.checkpoint == OPEN_DEFAULT else choice.checkpoint,
-                     body_model=None if choice.body_model == AUTO_BODY else choice.body_model,
-                     models_dir=config.models_dir, device=config.device, backend=choice.backend, batch_size=4)
+    return Predictor(
+        checkpoint=None if choice.checkpoint == OPEN_DEFAULT else choice.checkpoint,
+        body_model=None if choice.body_model == AUTO_BODY else choice.body_model,
+        models_dir=config.models_dir,
+        device=config.device,
+        backend=choice.backend,
+        batch_size=4,
+    )
 
 
 class LoadedPredictor:

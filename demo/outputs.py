@@ -1,4 +1,5 @@
 """The files and the summary a request hands back: per-request folders, downloads, the person table."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,14 +7,14 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
-from hmr.infer.result import ImageResult, Person
+from hmr.result import ImageResult, Person
 
 TABLE_HEADERS = ["person", "score", "height (m)", "distance (m)"]
 
@@ -69,8 +70,10 @@ def write_downloads(result: ImageResult, folder: Path, stem: str) -> tuple[Path,
 
     npz = result.to_npz(folder / f"{stem}.npz")
     glb = result.to_glb(folder / f"{stem}.glb")
-    objs = [write_obj(folder / f"{stem}_person{i}.obj", person.vertices, result.faces)
-            for i, person in enumerate(result.persons)]
+    objs = [
+        write_obj(folder / f"{stem}_person{i}.obj", person.vertices, result.faces)
+        for i, person in enumerate(result.persons)
+    ]
     return glb, [npz, glb, *objs]
 
 
@@ -102,6 +105,7 @@ def person_rows(result: ImageResult, heights_m: Sequence[float | None]) -> list[
     rows = []
     for index, (person, height) in enumerate(zip(result.persons, heights_m)):
         distance = float(np.linalg.norm(np.asarray(person.transl_pelvis, np.float64)))
-        rows.append([index, round(float(person.score), 3), None if height is None else round(height, 2),
-                     round(distance, 2)])
+        rows.append(
+            [index, round(float(person.score), 3), None if height is None else round(height, 2), round(distance, 2)]
+        )
     return rows

@@ -1,11 +1,12 @@
 """Atomic file writes: a crash or Ctrl-C never leaves a half-written output behind."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def _file_mode() -> int:

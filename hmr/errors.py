@@ -11,5 +11,7 @@ class HmrError(Exception):
 
 def missing_checkpoint(path: object) -> HmrError:
     """The one message for a checkpoint that is not there: where checkpoints come from."""
-    return HmrError(f"checkpoint {path} does not exist; pass an existing .pt or .safetensors file "
-                    f"(weights/README.md says where to get them)")
+    return HmrError(
+        f"checkpoint {path} does not exist; pass an existing .pt or .safetensors file "
+        f"(weights/README.md says where to get them)"
+    )

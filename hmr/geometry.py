@@ -1,14 +1,15 @@
-"""Rotation and camera helpers shared by the network, the fitter and the exporters.
+"""Rotations and camera maths in torch: the one torch home, shared by the network, the body adapters,
+the fitter and the exporters (the numpy counterparts are in :mod:`hmr.camera`).
 
-Rotation-matrix -> axis-angle goes through roma's quaternion path: the direct formula divides by
-sin(theta) and breaks down near pi (off by > 1e3 in float32 at pi - 3e-4).
+Axis-angle conversions are roma's: matrix -> axis-angle goes through its quaternion path, because the
+direct formula divides by sin(theta) and breaks down near pi (off by > 1e3 in float32 at pi - 3e-4).
+roma is imported on first use: it pulls in ``torch._dynamo``, seconds that ``import hmr.body`` should
+not pay.
 """
+
 from __future__ import annotations
 
-import roma
 import torch
-
-from hmr.camera import intrinsics_from_fov  # noqa: F401  (kept importable here with the other camera maths)
 
 
 def rot6d_to_rotmat(x: torch.Tensor) -> torch.Tensor:
@@ -32,11 +33,15 @@ def rotmat_to_rot6d(rotmat: torch.Tensor) -> torch.Tensor:
 
 def rotmat_to_rotvec(rotmat: torch.Tensor) -> torch.Tensor:
     """``(..., 3, 3) -> (..., 3)``, stable at every angle including pi."""
+    import roma
+
     return roma.rotmat_to_rotvec(rotmat)
 
 
 def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
     """``(..., 3) -> (..., 3, 3)``."""
+    import roma
+
     return roma.rotvec_to_rotmat(rotvec)
 
 
@@ -44,3 +49,40 @@ def project(points_cam: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """Pinhole projection ``K X / Z``. ``(..., N, 3)``, K ``(..., 3, 3)`` -> ``(..., N, 2)`` pixels."""
     uvw = points_cam @ K.transpose(-1, -2)
     return uvw[..., :2] / uvw[..., 2:3]
+
+
+# -- placing a posed body in the camera (Multi-HMR's convention, shared by the decoder and the ONNX graph)
+
+
+def place_bodies(
+    vertices: torch.Tensor,
+    joints: torch.Tensor,
+    global_rotmat: torch.Tensor,
+    head_cam: torch.Tensor,
+    head_joint: int,
+    pelvis_joint: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate a zero-global-rotation body about its pelvis, then move its head joint to ``head_cam``.
+
+    vertices ``(N, V, 3)``, joints ``(N, K, 3)``, global_rotmat ``(N, 3, 3)``, head_cam ``(N, 3)``.
+    """
+    pelvis = joints[:, pelvis_joint : pelvis_joint + 1]
+    rotate = global_rotmat.transpose(1, 2)
+    verts_rot = (vertices - pelvis) @ rotate + pelvis
+    joints_rot = (joints - pelvis) @ rotate + pelvis
+    return move_head_to(verts_rot, joints_rot, head_cam, head_joint)
+
+
+def move_head_to(
+    vertices: torch.Tensor, joints: torch.Tensor, head_cam: torch.Tensor, head_joint: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Translate posed bodies so that joint ``head_joint`` lands on ``head_cam`` ``(N, 3)``."""
+    shift = head_cam[:, None] - joints[:, head_joint : head_joint + 1]
+    return vertices + shift, joints + shift
+
+
+def head_position(loc_px: torch.Tensor, depth_m: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """``z K^-1 [u, v, 1]`` written out (no inverse): ``(N, 2)``, ``(N,)``, ``(N, 3, 3)`` -> ``(N, 3)``."""
+    x = (loc_px[:, 0] - K[:, 0, 2]) / K[:, 0, 0] * depth_m
+    y = (loc_px[:, 1] - K[:, 1, 2]) / K[:, 1, 1] * depth_m
+    return torch.stack([x, y, depth_m], dim=-1)

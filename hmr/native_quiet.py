@@ -11,6 +11,7 @@ lines), Python tracebacks, warnings and progress bars pass through unchanged.
 
 ``HMR_NATIVE_LOGS=1`` turns the filter off, to see everything while debugging.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,7 +20,7 @@ import re
 import select
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 #: whole lines that are native libraries talking about themselves, not about the user's input
 NOISE = re.compile(
@@ -72,7 +73,7 @@ class _Forwarder(threading.Thread):
 
     def _write(self, data: bytes) -> None:
         while data:
-            data = data[os.write(self.out_fd, data):]
+            data = data[os.write(self.out_fd, data) :]
 
 
 @contextlib.contextmanager

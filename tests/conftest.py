@@ -1,4 +1,5 @@
 """Session-wide test assets, all built here: nothing is downloaded and no real body-model file is used."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,17 @@ def multihmr_fixture() -> Path:
 def fixture_checkpoint(tmp_path_factory) -> Path:
     """The shared fixture's formula-weight ViT-S/448 checkpoint, in the released Multi-HMR format."""
     out = tmp_path_factory.mktemp("ckpt") / "multihmr_vits448.pt"
-    subprocess.run([sys.executable, str(MULTIHMR_FIXTURE / "make_checkpoint.py"), str(MULTIHMR_FIXTURE / "keys_vits448.json"),
-                    str(MULTIHMR_FIXTURE / "args_vits448.json"), str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(MULTIHMR_FIXTURE / "make_checkpoint.py"),
+            str(MULTIHMR_FIXTURE / "keys_vits448.json"),
+            str(MULTIHMR_FIXTURE / "args_vits448.json"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -43,8 +53,9 @@ def fixture_checkpoint(tmp_path_factory) -> Path:
 def fake_models_dir(tmp_path_factory) -> Path:
     """Fake SMPL-X / SMPL / SKEL files with the real array names (``tests/make_fake_body_models.py``)."""
     out = tmp_path_factory.mktemp("models")
-    subprocess.run([sys.executable, str(REPO / "tests" / "make_fake_body_models.py"), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "tests" / "make_fake_body_models.py"), str(out)], check=True, capture_output=True
+    )
     return out
 
 

@@ -1,5 +1,6 @@
 """The output contract every backend keeps: an image with nobody in it has the same keys and the
 same trailing shapes as one with people (README: "P may be 0"), so results concatenate alike."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,10 @@ def assert_same_contract(empty, full) -> None:
         if key in PER_IMAGE:
             assert got[key].shape == value.shape, key
             continue
-        assert value.shape[0] == len(full) and got[key].shape == (0, *value.shape[1:]), \
-            (key, got[key].shape, value.shape)
+        assert value.shape[0] == len(full) and got[key].shape == (0, *value.shape[1:]), (
+            key,
+            got[key].shape,
+            value.shape,
+        )
         assert got[key].dtype == value.dtype, key
     assert np.concatenate([got["vertices"], want["vertices"]]).shape[0] == len(full)

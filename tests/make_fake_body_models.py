@@ -21,6 +21,7 @@ drawn from ``numpy.random.default_rng(seed)``, so a seed always gives the same f
 Usage: ``python tests/make_fake_body_models.py OUT_DIR [--seed N]`` (default seed 1234, the one
 the Multi-HMR acceptance fixture was made with).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,50 +39,158 @@ FEET_Y, TOP_Y = -1.15, 0.55
 # exactly SMPL's counts, so SMPL and SKEL (which uses SMPL's skin mesh) get their real shapes.
 N_RINGS, N_COLS = 164, 42
 # cross sections: (height above the floor, half-width along x, half-depth along z), metres
-BODY_PROFILE = np.array([
-    (0.00, 0.12, 0.10), (0.07, 0.15, 0.10), (0.45, 0.15, 0.08), (0.82, 0.18, 0.10),
-    (0.95, 0.17, 0.11), (1.10, 0.15, 0.10), (1.30, 0.20, 0.12), (1.41, 0.22, 0.10),
-    (1.46, 0.06, 0.06), (1.52, 0.06, 0.06), (1.58, 0.09, 0.10), (1.65, 0.09, 0.10),
-    (1.70, 0.03, 0.03)])
+BODY_PROFILE = np.array(
+    [
+        (0.00, 0.12, 0.10),
+        (0.07, 0.15, 0.10),
+        (0.45, 0.15, 0.08),
+        (0.82, 0.18, 0.10),
+        (0.95, 0.17, 0.11),
+        (1.10, 0.15, 0.10),
+        (1.30, 0.20, 0.12),
+        (1.41, 0.22, 0.10),
+        (1.46, 0.06, 0.06),
+        (1.52, 0.06, 0.06),
+        (1.58, 0.09, 0.10),
+        (1.65, 0.09, 0.10),
+        (1.70, 0.03, 0.03),
+    ]
+)
 GENDER_SCALE = {"neutral": 1.0, "male": 1.05, "female": 0.95}
 
 # SMPL joints as (x, height above the floor, z); the body's left is +x
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 SMPL_SKELETON = [
-    (0.00, 0.93, 0.00), (0.09, 0.86, 0.00), (-0.09, 0.86, 0.00), (0.00, 1.03, 0.00),
-    (0.09, 0.48, 0.00), (-0.09, 0.48, 0.00), (0.00, 1.16, 0.00), (0.09, 0.08, 0.00),
-    (-0.09, 0.08, 0.00), (0.00, 1.22, 0.00), (0.09, 0.02, 0.06), (-0.09, 0.02, 0.06),
-    (0.00, 1.45, 0.00), (0.07, 1.38, 0.00), (-0.07, 1.38, 0.00), (0.00, 1.55, 0.00),
-    (0.18, 1.40, 0.00), (-0.18, 1.40, 0.00), (0.20, 1.15, 0.00), (-0.20, 1.15, 0.00),
-    (0.21, 0.90, 0.00), (-0.21, 0.90, 0.00), (0.21, 0.82, 0.00), (-0.21, 0.82, 0.00)]
+    (0.00, 0.93, 0.00),
+    (0.09, 0.86, 0.00),
+    (-0.09, 0.86, 0.00),
+    (0.00, 1.03, 0.00),
+    (0.09, 0.48, 0.00),
+    (-0.09, 0.48, 0.00),
+    (0.00, 1.16, 0.00),
+    (0.09, 0.08, 0.00),
+    (-0.09, 0.08, 0.00),
+    (0.00, 1.22, 0.00),
+    (0.09, 0.02, 0.06),
+    (-0.09, 0.02, 0.06),
+    (0.00, 1.45, 0.00),
+    (0.07, 1.38, 0.00),
+    (-0.07, 1.38, 0.00),
+    (0.00, 1.55, 0.00),
+    (0.18, 1.40, 0.00),
+    (-0.18, 1.40, 0.00),
+    (0.20, 1.15, 0.00),
+    (-0.20, 1.15, 0.00),
+    (0.21, 0.90, 0.00),
+    (-0.21, 0.90, 0.00),
+    (0.21, 0.82, 0.00),
+    (-0.21, 0.82, 0.00),
+]
 
 # SKEL's 24 bones (OpenSim names), their parents and rough joint positions
-SKEL_BONES = ["pelvis", "femur_r", "tibia_r", "talus_r", "calcn_r", "toes_r", "femur_l", "tibia_l",
-              "talus_l", "calcn_l", "toes_l", "lumbar_body", "thorax", "head", "scapula_r", "humerus_r",
-              "ulna_r", "radius_r", "hand_r", "scapula_l", "humerus_l", "ulna_l", "radius_l", "hand_l"]
+SKEL_BONES = [
+    "pelvis",
+    "femur_r",
+    "tibia_r",
+    "talus_r",
+    "calcn_r",
+    "toes_r",
+    "femur_l",
+    "tibia_l",
+    "talus_l",
+    "calcn_l",
+    "toes_l",
+    "lumbar_body",
+    "thorax",
+    "head",
+    "scapula_r",
+    "humerus_r",
+    "ulna_r",
+    "radius_r",
+    "hand_r",
+    "scapula_l",
+    "humerus_l",
+    "ulna_l",
+    "radius_l",
+    "hand_l",
+]
 SKEL_PARENTS = [-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 12, 14, 15, 16, 17, 12, 19, 20, 21, 22]
-_SKEL_RIGHT_LEG = [(-0.09, 0.86, 0.00), (-0.09, 0.48, 0.00), (-0.09, 0.08, 0.00), (-0.09, 0.03, -0.04),
-                   (-0.09, 0.01, 0.10)]
-_SKEL_RIGHT_ARM = [(-0.07, 1.38, -0.03), (-0.18, 1.40, 0.00), (-0.20, 1.15, 0.00), (-0.20, 1.13, 0.01),
-                   (-0.21, 0.90, 0.00)]
+_SKEL_RIGHT_LEG = [
+    (-0.09, 0.86, 0.00),
+    (-0.09, 0.48, 0.00),
+    (-0.09, 0.08, 0.00),
+    (-0.09, 0.03, -0.04),
+    (-0.09, 0.01, 0.10),
+]
+_SKEL_RIGHT_ARM = [
+    (-0.07, 1.38, -0.03),
+    (-0.18, 1.40, 0.00),
+    (-0.20, 1.15, 0.00),
+    (-0.20, 1.13, 0.01),
+    (-0.21, 0.90, 0.00),
+]
 
 
 def _mirror(points):
     return [(-x, h, z) for x, h, z in points]
 
 
-SKEL_SKELETON = ([(0.00, 0.93, 0.00)] + _SKEL_RIGHT_LEG + _mirror(_SKEL_RIGHT_LEG)
-                 + [(0.00, 1.03, 0.00), (0.00, 1.22, 0.00), (0.00, 1.52, 0.00)]
-                 + _SKEL_RIGHT_ARM + _mirror(_SKEL_RIGHT_ARM))
+SKEL_SKELETON = (
+    [(0.00, 0.93, 0.00)]
+    + _SKEL_RIGHT_LEG
+    + _mirror(_SKEL_RIGHT_LEG)
+    + [(0.00, 1.03, 0.00), (0.00, 1.22, 0.00), (0.00, 1.52, 0.00)]
+    + _SKEL_RIGHT_ARM
+    + _mirror(_SKEL_RIGHT_ARM)
+)
 SKEL_POSE_PARAM_NAMES = [
-    "pelvis_tilt", "pelvis_list", "pelvis_rotation", "hip_flexion_r", "hip_adduction_r", "hip_rotation_r",
-    "knee_angle_r", "ankle_angle_r", "subtalar_angle_r", "mtp_angle_r", "hip_flexion_l", "hip_adduction_l",
-    "hip_rotation_l", "knee_angle_l", "ankle_angle_l", "subtalar_angle_l", "mtp_angle_l", "lumbar_bending",
-    "lumbar_extension", "lumbar_twist", "thorax_bending", "thorax_extension", "thorax_twist", "head_bending",
-    "head_extension", "head_twist", "scapula_abduction_r", "scapula_elevation_r", "scapula_upward_rot_r",
-    "shoulder_r_x", "shoulder_r_y", "shoulder_r_z", "elbow_flexion_r", "pro_sup_r", "wrist_flexion_r",
-    "wrist_deviation_r", "scapula_abduction_l", "scapula_elevation_l", "scapula_upward_rot_l", "shoulder_l_x",
-    "shoulder_l_y", "shoulder_l_z", "elbow_flexion_l", "pro_sup_l", "wrist_flexion_l", "wrist_deviation_l"]
+    "pelvis_tilt",
+    "pelvis_list",
+    "pelvis_rotation",
+    "hip_flexion_r",
+    "hip_adduction_r",
+    "hip_rotation_r",
+    "knee_angle_r",
+    "ankle_angle_r",
+    "subtalar_angle_r",
+    "mtp_angle_r",
+    "hip_flexion_l",
+    "hip_adduction_l",
+    "hip_rotation_l",
+    "knee_angle_l",
+    "ankle_angle_l",
+    "subtalar_angle_l",
+    "mtp_angle_l",
+    "lumbar_bending",
+    "lumbar_extension",
+    "lumbar_twist",
+    "thorax_bending",
+    "thorax_extension",
+    "thorax_twist",
+    "head_bending",
+    "head_extension",
+    "head_twist",
+    "scapula_abduction_r",
+    "scapula_elevation_r",
+    "scapula_upward_rot_r",
+    "shoulder_r_x",
+    "shoulder_r_y",
+    "shoulder_r_z",
+    "elbow_flexion_r",
+    "pro_sup_r",
+    "wrist_flexion_r",
+    "wrist_deviation_r",
+    "scapula_abduction_l",
+    "scapula_elevation_l",
+    "scapula_upward_rot_l",
+    "shoulder_l_x",
+    "shoulder_l_y",
+    "shoulder_l_z",
+    "elbow_flexion_l",
+    "pro_sup_l",
+    "wrist_flexion_l",
+    "wrist_deviation_l",
+]
 
 
 def shared_dir() -> Path:
@@ -114,8 +223,14 @@ def make_tube(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndar
     theta = 2.0 * np.pi * np.arange(N_COLS) / N_COLS
     half_x = np.interp(ring_h, BODY_PROFILE[:, 0], BODY_PROFILE[:, 1])
     half_z = np.interp(ring_h, BODY_PROFILE[:, 0], BODY_PROFILE[:, 2])
-    rings = np.stack([half_x[:, None] * np.sin(theta), np.repeat(ring_h[:, None] + FEET_Y, N_COLS, 1),
-                      half_z[:, None] * np.cos(theta)], -1).reshape(-1, 3)
+    rings = np.stack(
+        [
+            half_x[:, None] * np.sin(theta),
+            np.repeat(ring_h[:, None] + FEET_Y, N_COLS, 1),
+            half_z[:, None] * np.cos(theta),
+        ],
+        -1,
+    ).reshape(-1, 3)
     caps = np.array([[0.0, FEET_Y, 0.0], [0.0, TOP_Y, 0.0]])
     v = np.concatenate([rings, caps]) + rng.normal(0.0, 0.002, (N_RINGS * N_COLS + 2, 3))
 
@@ -126,9 +241,12 @@ def make_tube(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndar
     bottom, top = N_RINGS * N_COLS, N_RINGS * N_COLS + 1
     cols = np.arange(N_COLS)
     last = (N_RINGS - 1) * N_COLS
-    caps_f = np.concatenate([
-        np.stack([np.full(N_COLS, bottom), (cols + 1) % N_COLS, cols], -1),
-        np.stack([np.full(N_COLS, top), last + cols, last + (cols + 1) % N_COLS], -1)])
+    caps_f = np.concatenate(
+        [
+            np.stack([np.full(N_COLS, bottom), (cols + 1) % N_COLS, cols], -1),
+            np.stack([np.full(N_COLS, top), last + cols, last + (cols + 1) % N_COLS], -1),
+        ]
+    )
     return v, np.concatenate([side, caps_f]).astype(np.int64), ring_h + FEET_Y
 
 
@@ -183,12 +301,21 @@ def make_fake_smpl(seed: int = 1234, gender: str = "neutral") -> dict:
     regressor = ring_regressor(v, ring_y, _targets(SMPL_SKELETON))
     shapedirs, posedirs = _blend_shapes(rng, v)
     kintree = np.stack([np.array(SMPL_PARENTS), np.arange(24)]).astype(np.int64)
-    kintree[0, 0] = 2 ** 32 - 1
+    kintree[0, 0] = 2**32 - 1
     v = _scaled_about_feet(v, GENDER_SCALE[gender])
     joints = regressor @ v
-    return dict(v_template=v, f=faces.astype(np.uint32), J_regressor=sparse.csc_matrix(regressor),
-                J=joints, kintree_table=kintree, weights=nearest_joint_weights(v, joints),
-                shapedirs=shapedirs, posedirs=posedirs, bs_style="lbs", bs_type="lrotmin")
+    return dict(
+        v_template=v,
+        f=faces.astype(np.uint32),
+        J_regressor=sparse.csc_matrix(regressor),
+        J=joints,
+        kintree_table=kintree,
+        weights=nearest_joint_weights(v, joints),
+        shapedirs=shapedirs,
+        posedirs=posedirs,
+        bs_style="lbs",
+        bs_type="lrotmin",
+    )
 
 
 def _bone_boxes(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,13 +362,23 @@ def make_fake_skel(seed: int = 1234, gender: str = "male") -> dict:
     skel_v, skel_f, skel_w = _bone_boxes(joints)
     kintree = np.stack([parents, np.arange(24)]).astype(np.int64)
     return dict(
-        skin_template_v=v, skin_template_f=faces, shapedirs=shapedirs, posedirs=posedirs,
+        skin_template_v=v,
+        skin_template_f=faces,
+        shapedirs=shapedirs,
+        posedirs=posedirs,
         skin_weights=sparse.csc_matrix(nearest_joint_weights(v, joints)),
-        J_regressor_osim=sparse.csc_matrix(osim_regressor), J_regressor=sparse.csc_matrix(smpl_regressor),
-        skel_template_v=skel_v, skel_template_f=skel_f, skel_weights=sparse.csc_matrix(skel_w),
-        skel_weights_rigid=sparse.csc_matrix(skel_w), apose_rel_transfo=apose,
-        per_joint_rot=np.tile(np.eye(3), (24, 1, 1)), osim_kintree_table=kintree,
-        bone_names=list(SKEL_BONES), pose_params_name=list(SKEL_POSE_PARAM_NAMES))
+        J_regressor_osim=sparse.csc_matrix(osim_regressor),
+        J_regressor=sparse.csc_matrix(smpl_regressor),
+        skel_template_v=skel_v,
+        skel_template_f=skel_f,
+        skel_weights=sparse.csc_matrix(skel_w),
+        skel_weights_rigid=sparse.csc_matrix(skel_w),
+        apose_rel_transfo=apose,
+        per_joint_rot=np.tile(np.eye(3), (24, 1, 1)),
+        osim_kintree_table=kintree,
+        bone_names=list(SKEL_BONES),
+        pose_params_name=list(SKEL_POSE_PARAM_NAMES),
+    )
 
 
 def write_all(out_dir: str | Path, seed: int = 1234) -> list[Path]:

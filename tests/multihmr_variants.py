@@ -1,5 +1,6 @@
 """Multi-HMR key listings for other head depths, head counts and resolutions, derived from the shared
 fixture's listing the way the reference network's shapes scale, plus formula-weight checkpoints of them."""
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ def variant_listing(fixture_dir: Path, xat_depth: int, heads: int, img_size: int
     return entries
 
 
-def write_variant_checkpoint(fixture_dir: Path, out: Path, xat_depth: int, heads: int, img_size: int,
-                             phase: float = 0.0) -> Path:
+def write_variant_checkpoint(
+    fixture_dir: Path, out: Path, xat_depth: int, heads: int, img_size: int, phase: float = 0.0
+) -> Path:
     formula = _formula_module(fixture_dir)
     args = json.loads((fixture_dir / "args_vits448.json").read_text())
     args.update(xat_depth=xat_depth, xat_num_heads=heads, img_size=[img_size])

@@ -3,9 +3,9 @@
 ``load_body_model(name)`` builds one, ``available_body_models()`` lists those usable here and
 ``param_layout(name)`` describes one's parameters without loading anything.
 """
+
 from hmr.body.base import BodyModel, BodyOutput, ParamSpec
-from hmr.body.registry import BODY_MODEL_NAMES, available_body_models, load_body_model, param_layout
-from hmr.body.smplx_body import smplx_params_from_rotmats
+from hmr.body.registry import BODY_MODEL_NAMES, available_body_models, find_asset, load_body_model, param_layout
 
 __all__ = [
     "BODY_MODEL_NAMES",
@@ -13,7 +13,7 @@ __all__ = [
     "BodyOutput",
     "ParamSpec",
     "available_body_models",
+    "find_asset",
     "load_body_model",
     "param_layout",
-    "smplx_params_from_rotmats",
 ]

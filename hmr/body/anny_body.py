@@ -22,6 +22,7 @@ What this adapter changes, so all our body models share one frame:
 The first build of an anny model parses its bundled assets (about 2 minutes on 2 CPU cores) and
 caches the result under ``$ANNY_CACHE_DIR`` (default ``~/.cache/anny``); later builds take ~1 s.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,22 +33,110 @@ from hmr.errors import HmrError
 
 #: anny's default rig ("anny"), in its bone order
 ANNY_BONE_LABELS = (
-    "root", "pelvis.L", "upperleg01.L", "upperleg02.L", "lowerleg01.L", "lowerleg02.L", "foot.L",
-    "toe1-1.L", "toe1-2.L", "toe2-1.L", "toe2-2.L", "toe2-3.L", "toe3-1.L", "toe3-2.L", "toe3-3.L",
-    "toe4-1.L", "toe4-2.L", "toe4-3.L", "toe5-1.L", "toe5-2.L", "toe5-3.L",
-    "pelvis.R", "upperleg01.R", "upperleg02.R", "lowerleg01.R", "lowerleg02.R", "foot.R",
-    "toe1-1.R", "toe1-2.R", "toe2-1.R", "toe2-2.R", "toe2-3.R", "toe3-1.R", "toe3-2.R", "toe3-3.R",
-    "toe4-1.R", "toe4-2.R", "toe4-3.R", "toe5-1.R", "toe5-2.R", "toe5-3.R",
-    "spine05", "spine04", "spine03", "spine02", "spine01",
-    "clavicle.L", "shoulder01.L", "upperarm01.L", "upperarm02.L", "lowerarm01.L", "lowerarm02.L", "wrist.L",
-    "finger1-1.L", "finger1-2.L", "finger1-3.L", "metacarpal1.L", "finger2-1.L", "finger2-2.L", "finger2-3.L",
-    "metacarpal2.L", "finger3-1.L", "finger3-2.L", "finger3-3.L", "metacarpal3.L", "finger4-1.L",
-    "finger4-2.L", "finger4-3.L", "metacarpal4.L", "finger5-1.L", "finger5-2.L", "finger5-3.L",
-    "clavicle.R", "shoulder01.R", "upperarm01.R", "upperarm02.R", "lowerarm01.R", "lowerarm02.R", "wrist.R",
-    "finger1-1.R", "finger1-2.R", "finger1-3.R", "metacarpal1.R", "finger2-1.R", "finger2-2.R", "finger2-3.R",
-    "metacarpal2.R", "finger3-1.R", "finger3-2.R", "finger3-3.R", "metacarpal3.R", "finger4-1.R",
-    "finger4-2.R", "finger4-3.R", "metacarpal4.R", "finger5-1.R", "finger5-2.R", "finger5-3.R",
-    "neck01", "neck02", "neck03", "head", "eye.L", "eye.R",
+    "root",
+    "pelvis.L",
+    "upperleg01.L",
+    "upperleg02.L",
+    "lowerleg01.L",
+    "lowerleg02.L",
+    "foot.L",
+    "toe1-1.L",
+    "toe1-2.L",
+    "toe2-1.L",
+    "toe2-2.L",
+    "toe2-3.L",
+    "toe3-1.L",
+    "toe3-2.L",
+    "toe3-3.L",
+    "toe4-1.L",
+    "toe4-2.L",
+    "toe4-3.L",
+    "toe5-1.L",
+    "toe5-2.L",
+    "toe5-3.L",
+    "pelvis.R",
+    "upperleg01.R",
+    "upperleg02.R",
+    "lowerleg01.R",
+    "lowerleg02.R",
+    "foot.R",
+    "toe1-1.R",
+    "toe1-2.R",
+    "toe2-1.R",
+    "toe2-2.R",
+    "toe2-3.R",
+    "toe3-1.R",
+    "toe3-2.R",
+    "toe3-3.R",
+    "toe4-1.R",
+    "toe4-2.R",
+    "toe4-3.R",
+    "toe5-1.R",
+    "toe5-2.R",
+    "toe5-3.R",
+    "spine05",
+    "spine04",
+    "spine03",
+    "spine02",
+    "spine01",
+    "clavicle.L",
+    "shoulder01.L",
+    "upperarm01.L",
+    "upperarm02.L",
+    "lowerarm01.L",
+    "lowerarm02.L",
+    "wrist.L",
+    "finger1-1.L",
+    "finger1-2.L",
+    "finger1-3.L",
+    "metacarpal1.L",
+    "finger2-1.L",
+    "finger2-2.L",
+    "finger2-3.L",
+    "metacarpal2.L",
+    "finger3-1.L",
+    "finger3-2.L",
+    "finger3-3.L",
+    "metacarpal3.L",
+    "finger4-1.L",
+    "finger4-2.L",
+    "finger4-3.L",
+    "metacarpal4.L",
+    "finger5-1.L",
+    "finger5-2.L",
+    "finger5-3.L",
+    "clavicle.R",
+    "shoulder01.R",
+    "upperarm01.R",
+    "upperarm02.R",
+    "lowerarm01.R",
+    "lowerarm02.R",
+    "wrist.R",
+    "finger1-1.R",
+    "finger1-2.R",
+    "finger1-3.R",
+    "metacarpal1.R",
+    "finger2-1.R",
+    "finger2-2.R",
+    "finger2-3.R",
+    "metacarpal2.R",
+    "finger3-1.R",
+    "finger3-2.R",
+    "finger3-3.R",
+    "metacarpal3.R",
+    "finger4-1.R",
+    "finger4-2.R",
+    "finger4-3.R",
+    "metacarpal4.R",
+    "finger5-1.R",
+    "finger5-2.R",
+    "finger5-3.R",
+    "neck01",
+    "neck02",
+    "neck03",
+    "head",
+    "eye.L",
+    "eye.R",
 )
 
 
@@ -98,8 +187,9 @@ def anny_param_specs() -> dict[str, ParamSpec]:
     rot = "axis-angle, or rotation matrices with trailing (3, 3), in the y-up frame"
     specs = [ParamSpec("global_orient", (3,), "rotvec", doc=f"rotation of the whole body about the root; {rot}")]
     for group, bones in ANNY_BONE_GROUPS.items():
-        specs.append(ParamSpec(group, (len(bones), 3), "rotvec",
-                               doc=f"local rotations of bones {', '.join(bones)}; {rot}"))
+        specs.append(
+            ParamSpec(group, (len(bones), 3), "rotvec", doc=f"local rotations of bones {', '.join(bones)}; {rot}")
+        )
     for name, (low, high, meaning) in ANNY_PHENOTYPES.items():
         specs.append(ParamSpec(name, (1,), "bounded", low=low, high=high, doc=f"phenotype: {meaning}"))
     return {s.name: s for s in specs}
@@ -111,6 +201,7 @@ class AnnyBody(BodyModel):
     name = "anny"
     head_joint = ANNY_BONE_LABELS.index("head")
     pelvis_joint = ANNY_BONE_LABELS.index("root")
+    to_ours: torch.Tensor  # buffer registered in __init__
 
     def __init__(self, gender: str = "neutral", dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
@@ -157,12 +248,22 @@ class AnnyBody(BodyModel):
             if group in params:
                 # a rotation R in our frame is frame^T R frame in anny's
                 rot[:, index] = frame.T @ as_rotmats(params[group], self.param_specs[group]) @ frame
-        delta = torch.cat([torch.cat([rot, rot.new_zeros((batch, rot.shape[1], 3, 1))], -1),
-                           rot.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(batch, rot.shape[1], 1, 4)], -2)
+        delta = torch.cat(
+            [
+                torch.cat([rot, rot.new_zeros((batch, rot.shape[1], 3, 1))], -1),
+                rot.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(batch, rot.shape[1], 1, 4),
+            ],
+            -2,
+        )
 
         defaults = self.neutral_params(1)
-        phenotypes = torch.cat([params.get(name, defaults[name].expand(batch, 1)).reshape(batch, 1)
-                                for name in self.anny.phenotype_labels], 1)
+        phenotypes = torch.cat(
+            [
+                params.get(name, defaults[name].expand(batch, 1)).reshape(batch, 1)
+                for name in self.anny.phenotype_labels
+            ],
+            1,
+        )
         out = self.anny(pose_parameters=delta, phenotype_kwargs=phenotypes)
         vertices = out["vertices"]
         joints = torch.cat([out["bone_poses"][..., :3, 3], self.coco({"vertices": vertices})], 1)

@@ -10,7 +10,12 @@ the layout is the one the ``smplx`` package and Multi-HMR use::
     smplx/SMPLX_{NEUTRAL,MALE,FEMALE}.npz
     smpl/SMPL_{NEUTRAL,MALE,FEMALE}.pkl
     skel/skel_{male,female}.pkl
+
+Which files a body model needs is its entry's ``assets`` (an :class:`AssetFamily`) in
+:data:`hmr.body.registry.BODY_MODELS`, the one table of body models; this module only looks files up
+(:func:`hmr.body.find_asset` goes from a model name to its file).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,16 +41,6 @@ class AssetFamily:
         return self.pattern.format(GENDER=gender.upper(), gender=gender.lower())
 
 
-ASSET_FAMILIES: dict[str, AssetFamily] = {
-    "smplx": AssetFamily("SMPL-X", "smplx/SMPLX_{GENDER}.npz", ("neutral", "male", "female"),
-                         "https://smpl-x.is.tue.mpg.de"),
-    "smpl": AssetFamily("SMPL", "smpl/SMPL_{GENDER}.pkl", ("neutral", "male", "female"),
-                        "https://smpl.is.tue.mpg.de"),
-    "skel": AssetFamily("SKEL", "skel/skel_{gender}.pkl", ("male", "female"),
-                        "https://skel.is.tue.mpg.de"),
-}
-
-
 def search_dirs(models_dir: str | os.PathLike | None = None) -> list[tuple[Path, str]]:
     """The folders searched, in order, each with where it came from (for messages)."""
     dirs: list[tuple[Path, str]] = []
@@ -58,9 +53,8 @@ def search_dirs(models_dir: str | os.PathLike | None = None) -> list[tuple[Path,
     return dirs
 
 
-def find_asset(body_model: str, gender: str = "neutral", models_dir: str | os.PathLike | None = None) -> Path:
-    """Path of the asset file of ``body_model`` / ``gender``; raises ``HmrError`` if none is found."""
-    family = _family(body_model)
+def find_file(family: AssetFamily, gender: str, models_dir: str | os.PathLike | None = None) -> Path:
+    """Path of ``family``'s file for ``gender``; raises ``HmrError`` naming every folder looked in."""
     gender = gender.lower()
     if gender not in family.genders:
         raise HmrError(f"{family.title} has no '{gender}' model; choose gender from {', '.join(family.genders)}")
@@ -76,14 +70,6 @@ def find_asset(body_model: str, gender: str = "neutral", models_dir: str | os.Pa
     )
 
 
-def has_assets(body_model: str, models_dir: str | os.PathLike | None = None) -> bool:
-    """Whether any gender of ``body_model`` is present in the searched folders."""
-    family = _family(body_model)
+def family_present(family: AssetFamily, models_dir: str | os.PathLike | None = None) -> bool:
+    """Whether any gender of ``family`` is present in the searched folders."""
     return any((folder / family.relpath(g)).is_file() for folder, _ in search_dirs(models_dir) for g in family.genders)
-
-
-def _family(body_model: str) -> AssetFamily:
-    try:
-        return ASSET_FAMILIES[body_model]
-    except KeyError:
-        raise HmrError(f"no asset files for body model '{body_model}'; known: {', '.join(ASSET_FAMILIES)}") from None

@@ -3,6 +3,7 @@
 Networks, fitters, exporters and writers only talk to this interface, so a new body model is one
 new module and one registry entry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

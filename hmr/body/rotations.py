@@ -4,6 +4,7 @@ Networks decode rotations as matrices (6D -> Gram-Schmidt); converting those to 
 back loses precision near pi, so every adapter takes matrices as they are. Users and datasets
 speak axis-angle, so rotvecs are accepted too.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import math
 import torch
 
 from hmr.body.base import ParamSpec
+from hmr.geometry import rotvec_to_rotmat
 
 
 def as_rotmats(value: torch.Tensor, spec: ParamSpec) -> torch.Tensor:
@@ -25,9 +27,7 @@ def as_rotmats(value: torch.Tensor, spec: ParamSpec) -> torch.Tensor:
         raise ValueError(f"{spec.name}: expected a batch of rotations, got shape {tuple(value.shape)}")
     tail = tuple(value.shape[1:])
     if tail == spec.shape or tail == (3 * n_rot,):
-        import roma  # imported here: it pulls in torch._dynamo, seconds that `import hmr.body` should not pay
-
-        return roma.rotvec_to_rotmat(value.reshape(value.shape[0], n_rot, 3))
+        return rotvec_to_rotmat(value.reshape(value.shape[0], n_rot, 3))
     if tail[-2:] == (3, 3) and math.prod(tail[:-2]) == n_rot:
         return value.reshape(value.shape[0], n_rot, 3, 3)
     raise ValueError(

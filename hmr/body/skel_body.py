@@ -5,6 +5,7 @@ body-models reads ``skel_{male,female}.pkl`` itself; we hand it the file found b
 46-vector of joint angles (see :mod:`hmr.body.skel_dofs` for what each one is); DoF 0..2 are
 the pelvis, i.e. the global orientation. Outputs are in SKEL's (= SMPL's) frame: y up, facing +z.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,12 @@ SKEL_NUM_BETAS = 10
 def skel_param_specs() -> dict[str, ParamSpec]:
     """SKEL parameters, asset-free."""
     specs = [
-        ParamSpec("poses", (SKEL_NUM_DOFS,), "angle",
-                  doc="46 joint angles (radians), see hmr.body.skel_dofs.SKEL_DOFS; 0..2 = pelvis/global"),
+        ParamSpec(
+            "poses",
+            (SKEL_NUM_DOFS,),
+            "angle",
+            doc="46 joint angles (radians), see hmr.body.skel_dofs.SKEL_DOFS; 0..2 = pelvis/global",
+        ),
         ParamSpec("betas", (SKEL_NUM_BETAS,), "real", doc="shape coefficients (SMPL's shape space)"),
     ]
     return {s.name: s for s in specs}

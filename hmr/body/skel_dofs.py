@@ -17,6 +17,7 @@ Axes: body-models builds each joint rotation as ``R2 @ R1 @ R0`` with ``Ri = exp
 about the joint's fixed axes, ``angle_i`` being its i-th DoF. ``BALL_JOINT_AXES`` repeats the axes
 of the ball joints; tests check them against body-models.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -24,41 +25,90 @@ from typing import NamedTuple
 import torch
 
 #: SKEL's 24 bones, in the order of its joints output
-SKEL_JOINT_NAMES = ("pelvis", "femur_r", "tibia_r", "talus_r", "calcn_r", "toes_r", "femur_l", "tibia_l",
-                    "talus_l", "calcn_l", "toes_l", "lumbar_body", "thorax", "head", "scapula_r", "humerus_r",
-                    "ulna_r", "radius_r", "hand_r", "scapula_l", "humerus_l", "ulna_l", "radius_l", "hand_l")
+SKEL_JOINT_NAMES = (
+    "pelvis",
+    "femur_r",
+    "tibia_r",
+    "talus_r",
+    "calcn_r",
+    "toes_r",
+    "femur_l",
+    "tibia_l",
+    "talus_l",
+    "calcn_l",
+    "toes_l",
+    "lumbar_body",
+    "thorax",
+    "head",
+    "scapula_r",
+    "humerus_r",
+    "ulna_r",
+    "radius_r",
+    "hand_r",
+    "scapula_l",
+    "humerus_l",
+    "ulna_l",
+    "radius_l",
+    "hand_l",
+)
 
 
 class SkelDof(NamedTuple):
     """One pose DoF: its index in ``poses``, OpenSim name, the bone it turns and its decoder group."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # public field name; shadows tuple.index on purpose
     name: str
     joint: int
     group: str
 
 
 _DOF_ROWS = (  # (name, joint, group); the row number is the index in SKEL's 46-vector
-    ("pelvis_tilt", 0, "ball"), ("pelvis_list", 0, "ball"), ("pelvis_rotation", 0, "ball"),
-    ("hip_flexion_r", 1, "ball"), ("hip_adduction_r", 1, "ball"), ("hip_rotation_r", 1, "ball"),
-    ("knee_angle_r", 2, "hinge"), ("ankle_angle_r", 3, "hinge"),
-    ("subtalar_angle_r", 4, "small"), ("mtp_angle_r", 5, "small"),
-    ("hip_flexion_l", 6, "ball"), ("hip_adduction_l", 6, "ball"), ("hip_rotation_l", 6, "ball"),
-    ("knee_angle_l", 7, "hinge"), ("ankle_angle_l", 8, "hinge"),
-    ("subtalar_angle_l", 9, "small"), ("mtp_angle_l", 10, "small"),
-    ("lumbar_bending", 11, "small"), ("lumbar_extension", 11, "small"), ("lumbar_twist", 11, "small"),
-    ("thorax_bending", 12, "small"), ("thorax_extension", 12, "small"), ("thorax_twist", 12, "small"),
-    ("head_bending", 13, "small"), ("head_extension", 13, "small"), ("head_twist", 13, "small"),
-    ("scapula_abduction_r", 14, "small"), ("scapula_elevation_r", 14, "small"),
+    ("pelvis_tilt", 0, "ball"),
+    ("pelvis_list", 0, "ball"),
+    ("pelvis_rotation", 0, "ball"),
+    ("hip_flexion_r", 1, "ball"),
+    ("hip_adduction_r", 1, "ball"),
+    ("hip_rotation_r", 1, "ball"),
+    ("knee_angle_r", 2, "hinge"),
+    ("ankle_angle_r", 3, "hinge"),
+    ("subtalar_angle_r", 4, "small"),
+    ("mtp_angle_r", 5, "small"),
+    ("hip_flexion_l", 6, "ball"),
+    ("hip_adduction_l", 6, "ball"),
+    ("hip_rotation_l", 6, "ball"),
+    ("knee_angle_l", 7, "hinge"),
+    ("ankle_angle_l", 8, "hinge"),
+    ("subtalar_angle_l", 9, "small"),
+    ("mtp_angle_l", 10, "small"),
+    ("lumbar_bending", 11, "small"),
+    ("lumbar_extension", 11, "small"),
+    ("lumbar_twist", 11, "small"),
+    ("thorax_bending", 12, "small"),
+    ("thorax_extension", 12, "small"),
+    ("thorax_twist", 12, "small"),
+    ("head_bending", 13, "small"),
+    ("head_extension", 13, "small"),
+    ("head_twist", 13, "small"),
+    ("scapula_abduction_r", 14, "small"),
+    ("scapula_elevation_r", 14, "small"),
     ("scapula_upward_rot_r", 14, "small"),
-    ("shoulder_r_x", 15, "ball"), ("shoulder_r_y", 15, "ball"), ("shoulder_r_z", 15, "ball"),
-    ("elbow_flexion_r", 16, "hinge"), ("pro_sup_r", 17, "hinge"),
-    ("wrist_flexion_r", 18, "small"), ("wrist_deviation_r", 18, "small"),
-    ("scapula_abduction_l", 19, "small"), ("scapula_elevation_l", 19, "small"),
+    ("shoulder_r_x", 15, "ball"),
+    ("shoulder_r_y", 15, "ball"),
+    ("shoulder_r_z", 15, "ball"),
+    ("elbow_flexion_r", 16, "hinge"),
+    ("pro_sup_r", 17, "hinge"),
+    ("wrist_flexion_r", 18, "small"),
+    ("wrist_deviation_r", 18, "small"),
+    ("scapula_abduction_l", 19, "small"),
+    ("scapula_elevation_l", 19, "small"),
     ("scapula_upward_rot_l", 19, "small"),
-    ("shoulder_l_x", 20, "ball"), ("shoulder_l_y", 20, "ball"), ("shoulder_l_z", 20, "ball"),
-    ("elbow_flexion_l", 21, "hinge"), ("pro_sup_l", 22, "hinge"),
-    ("wrist_flexion_l", 23, "small"), ("wrist_deviation_l", 23, "small"),
+    ("shoulder_l_x", 20, "ball"),
+    ("shoulder_l_y", 20, "ball"),
+    ("shoulder_l_z", 20, "ball"),
+    ("elbow_flexion_l", 21, "hinge"),
+    ("pro_sup_l", 22, "hinge"),
+    ("wrist_flexion_l", 23, "small"),
+    ("wrist_deviation_l", 23, "small"),
 )
 
 SKEL_DOFS: tuple[SkelDof, ...] = tuple(SkelDof(i, *row) for i, row in enumerate(_DOF_ROWS))
@@ -95,7 +145,7 @@ def _axes_columns(like: torch.Tensor) -> torch.Tensor:
 
 def ball_dofs_to_rotmats(poses: torch.Tensor) -> torch.Tensor:
     """Rotations of the ball joints from SKEL poses: (B, 46) -> (B, 5, 3, 3), ``R2 @ R1 @ R0``."""
-    angles = poses[:, list(BALL_JOINT_DOFS)]                                   # (B, 5, 3)
+    angles = poses[:, list(BALL_JOINT_DOFS)]  # (B, 5, 3)
     c, s = torch.cos(angles), torch.sin(angles)
     one, zero = torch.ones_like(c[..., 0]), torch.zeros_like(c[..., 0])
     rx = torch.stack([one, zero, zero, zero, c[..., 0], -s[..., 0], zero, s[..., 0], c[..., 0]], -1)
@@ -113,7 +163,7 @@ def ball_rotmats_to_dofs(rotmats: torch.Tensor) -> torch.Tensor:
     :func:`ball_dofs_to_rotmats` away from gimbal lock (middle angle in (-pi/2, pi/2)).
     """
     axes = _axes_columns(rotmats)
-    m = axes.transpose(-1, -2) @ rotmats @ axes                                # Rz(a2) Ry(a1) Rx(a0)
+    m = axes.transpose(-1, -2) @ rotmats @ axes  # Rz(a2) Ry(a1) Rx(a0)
     a0 = torch.atan2(m[..., 2, 1], m[..., 2, 2])
     a1 = torch.atan2(-m[..., 2, 0], torch.sqrt(m[..., 2, 1] ** 2 + m[..., 2, 2] ** 2))
     a2 = torch.atan2(m[..., 1, 0], m[..., 0, 0])

@@ -5,21 +5,19 @@ network outputs are matrices already, and axis-angle inputs are converted once w
 SMPL-X is loaded the way Multi-HMR uses it: flat hand mean, no hand PCA, 127 output joints
 (55 skeleton joints + 21 vertex joints + 51 face landmarks, no face contour).
 """
+
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+from typing import Any
 
 import numpy as np
 import torch
 
 from hmr.body.base import BodyModel, BodyOutput, ParamSpec
 from hmr.body.rotations import as_rotmats, batch_size_of
-
-#: Multi-HMR's 53 rotations, in order: name of the SMPL-X parameter and how many rotations it holds
-MULTIHMR_ROTATION_LAYOUT = (("global_orient", 1), ("body_pose", 21), ("left_hand_pose", 15),
-                            ("right_hand_pose", 15), ("jaw_pose", 1))
 
 #: the 21 vertex joints smplx appends after the skeleton joints (same order for SMPL and SMPL-X)
 _VERTEX_JOINT_NAMES = slice(55, 76)
@@ -51,33 +49,13 @@ def smpl_param_specs(num_betas: int = 10) -> dict[str, ParamSpec]:
     return {s.name: s for s in specs}
 
 
-def smplx_params_from_rotmats(rotmats: torch.Tensor, betas: torch.Tensor,
-                              expression: torch.Tensor) -> dict[str, torch.Tensor]:
-    """SMPL-X forward parameters from Multi-HMR's rotation layout.
-
-    rotmats: (B, 53, 3, 3) ordered global, 21 body, 15 left hand, 15 right hand, jaw (eyes stay
-    at identity); betas: (B, num_betas); expression: (B, num_expression).
-    """
-    total = sum(n for _, n in MULTIHMR_ROTATION_LAYOUT)
-    if rotmats.shape[1:] != (total, 3, 3):
-        raise ValueError(f"expected rotmats of shape (B, {total}, 3, 3), got {tuple(rotmats.shape)}")
-    params: dict[str, torch.Tensor] = {}
-    start = 0
-    for name, count in MULTIHMR_ROTATION_LAYOUT:
-        params[name] = rotmats[:, start:start + count]
-        start += count
-    params["global_orient"] = params["global_orient"][:, 0]
-    params["betas"] = betas
-    params["expression"] = expression
-    return params
-
-
 class _SmplxLayerBody(BodyModel):
     """Shared forward for models backed by a ``smplx`` layer; subclasses build the layer."""
 
     head_joint = 15
     pelvis_joint = 0
-    layer: torch.nn.Module
+    # an smplx.SMPLXLayer / SMPLLayer (an nn.Module); smplx ships no type information for its attributes
+    layer: Any
 
     def _finish_init(self, specs: dict[str, ParamSpec], joint_names: list[str]) -> None:
         self.param_specs = specs
@@ -113,8 +91,9 @@ class SmplxBody(_SmplxLayerBody):
 
     name = "smplx"
 
-    def __init__(self, model_path: str | os.PathLike, gender: str = "neutral", num_betas: int = 10,
-                 num_expression: int = 10) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike, gender: str = "neutral", num_betas: int = 10, num_expression: int = 10
+    ) -> None:
         super().__init__()
         import smplx
         from smplx.joint_names import JOINT_NAMES
@@ -122,9 +101,16 @@ class SmplxBody(_SmplxLayerBody):
         self.gender = gender
         # smplx prints a warning for files with fewer components than asked for; the specs below say it
         with contextlib.redirect_stdout(io.StringIO()):
-            self.layer = smplx.SMPLXLayer(model_path=str(model_path), gender=gender, num_betas=num_betas,
-                                          num_expression_coeffs=num_expression, use_pca=False,
-                                          flat_hand_mean=True, use_face_contour=False, ext="npz")
+            self.layer = smplx.SMPLXLayer(
+                model_path=str(model_path),
+                gender=gender,
+                num_betas=num_betas,
+                num_expression_coeffs=num_expression,
+                use_pca=False,
+                flat_hand_mean=True,
+                use_face_contour=False,
+                ext="npz",
+            )
         specs = smplx_param_specs(self.layer.num_betas, self.layer.num_expression_coeffs)
         self._finish_init(specs, list(JOINT_NAMES[:127]))
 

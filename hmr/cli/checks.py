@@ -4,6 +4,7 @@ A mistake in a flag must cost the user a second, not a model load and an inferen
 raises :class:`hmr.errors.HmrError` (one line on stderr, exit code 2) naming the flag, what is
 wrong and what to pass instead. Nothing here imports torch or a model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,8 +89,7 @@ def check_device(device: str, backend: str = "torch") -> None:
         raise HmrError(f"--device {device} requested but CUDA is not available on this machine; use --device cpu")
     index = int(spec.split(":")[1]) if ":" in spec else 0
     if index >= torch.cuda.device_count():
-        raise HmrError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s), "
-                       f"numbered from 0")
+        raise HmrError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s), numbered from 0")
 
 
 def mark_subcommand_parsers(parser: argparse.ArgumentParser) -> None:

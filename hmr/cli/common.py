@@ -1,4 +1,5 @@
 """Options shared by the commands that run a predictor (``predict``, ``video``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,21 @@ KINDS = {"images": (IMAGE_SUFFIXES, "video"), "videos": (VIDEO_SUFFIXES, "predic
 
 def add_predictor_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--checkpoint", help="network weights: a Multi-HMR .pt, an hmr .safetensors, or an .onnx "
-                                            "with --backend onnx (default: the open keypoint-fitting pipeline)")
+    group.add_argument(
+        "--checkpoint",
+        help="network weights: a Multi-HMR .pt, an hmr .safetensors, or an .onnx "
+        "with --backend onnx (default: the open keypoint-fitting pipeline)",
+    )
     group.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="runtime for the network")
-    group.add_argument("--body-model", help="smplx, smpl, skel or anny (default: what the checkpoint predicts; "
-                                            "anny without a checkpoint)")
-    group.add_argument("--refine", action="store_true",
-                       help="polish a network's prediction by fitting it to detected keypoints (needs --checkpoint)")
+    group.add_argument(
+        "--body-model",
+        help="smplx, smpl, skel or anny (default: what the checkpoint predicts; anny without a checkpoint)",
+    )
+    group.add_argument(
+        "--refine",
+        action="store_true",
+        help="polish a network's prediction by fitting it to detected keypoints (needs --checkpoint)",
+    )
     group.add_argument("--models-dir", help="folder with body-model files (default: $HMR_MODELS_DIR, then ./models)")
     group.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     group.add_argument("--batch-size", type=int, default=4, help="images per network call (default 4)")
@@ -50,8 +59,15 @@ def check_predictor_args(args: argparse.Namespace) -> None:
 def predictor_from_args(args: argparse.Namespace):
     from hmr.infer.predictor import Predictor
 
-    return Predictor(checkpoint=args.checkpoint, body_model=args.body_model, models_dir=args.models_dir,
-                     device=args.device, backend=args.backend, batch_size=args.batch_size, refine=args.refine)
+    return Predictor(
+        checkpoint=args.checkpoint,
+        body_model=args.body_model,
+        models_dir=args.models_dir,
+        device=args.device,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        refine=args.refine,
+    )
 
 
 def intrinsics_from_args(args: argparse.Namespace) -> np.ndarray | None:
@@ -68,8 +84,9 @@ def intrinsics_from_args(args: argparse.Namespace) -> np.ndarray | None:
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
 
 
-def expand_inputs(patterns: list[str], suffixes: frozenset[str],
-                  refused: dict[str, str] | None = None) -> tuple[list[Path], list[str]]:
+def expand_inputs(
+    patterns: list[str], suffixes: frozenset[str], refused: dict[str, str] | None = None
+) -> tuple[list[Path], list[str]]:
     """Files, folders (searched recursively for ``suffixes``) and globs -> (files, problems).
 
     ``refused`` maps suffixes of the other kind of input to the hint given for a file named
@@ -106,8 +123,10 @@ def collect_inputs(args: argparse.Namespace, kind: str) -> tuple[list[Path], int
     """
     suffixes, other_command = KINDS[kind]
     noun, other = kind.removesuffix("s"), next(k for k in KINDS if k != kind).removesuffix("s")
-    refused = {s: f"is a{'n' if other[0] in 'aeiou' else ''} {other} file; use hmr {other_command}"
-               for s in KINDS[other + "s"][0]}
+    refused = {
+        s: f"is a{'n' if other[0] in 'aeiou' else ''} {other} file; use hmr {other_command}"
+        for s in KINDS[other + "s"][0]
+    }
     files, problems = expand_inputs(args.inputs, suffixes, refused)
     for problem in problems:
         print(f"hmr {args.command}: skipped {problem}", file=sys.stderr)

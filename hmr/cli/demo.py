@@ -1,4 +1,5 @@
 """``hmr demo``: start the Gradio web demo (``demo/app.py`` of the source checkout) on this machine."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,24 +20,39 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="start the web demo (Gradio) in your browser",
+        "demo",
+        help="start the web demo (Gradio) in your browser",
         description="Serve the web demo: photos, videos and the webcam in; overlays, a 3D view and .npz/.glb/.obj "
-                    "files out. Listens on 127.0.0.1 unless --host says otherwise; needs no internet.")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; 0.0.0.0 to serve the local network)")
+        "files out. Listens on 127.0.0.1 unless --host says otherwise; needs no internet.",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 to serve the local network)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--share", action="store_true",
-                        help="also open a temporary public link through Gradio's tunnel (needs internet)")
-    parser.add_argument("--checkpoint", action="append", default=[], metavar="PATH",
-                        help="a checkpoint to offer (repeat for several; the first is the default). Files in "
-                             "weights/ are offered too, and the open keypoint-fitting pipeline always")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="also open a temporary public link through Gradio's tunnel (needs internet)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a checkpoint to offer (repeat for several; the first is the default). Files in "
+        "weights/ are offered too, and the open keypoint-fitting pipeline always",
+    )
     parser.add_argument("--models-dir", help="folder with body-model files (default: $HMR_MODELS_DIR, then ./models)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    parser.add_argument("--concurrency", type=int,
-                        help="requests processed at once per tab (default: 1 on a CPU, 2 on a GPU)")
+    parser.add_argument(
+        "--concurrency", type=int, help="requests processed at once per tab (default: 1 on a CPU, 2 on a GPU)"
+    )
     parser.add_argument("--queue-size", type=int, default=32, help="requests that may wait (default 32)")
-    parser.add_argument("--max-video-seconds", type=float, default=60.0,
-                        help="process at most this much of each video (default 60)")
+    parser.add_argument(
+        "--max-video-seconds", type=float, default=60.0, help="process at most this much of each video (default 60)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no start-up banner or info messages")
     parser.set_defaults(run=run)
 
@@ -62,9 +78,15 @@ def run(args: argparse.Namespace) -> int:
     check_between(args.max_video_seconds, 0, float("inf"), "--max-video-seconds", open_interval=True)
     check_device(args.device)  # an unusable --device fails here, not at the first request
     app, models = load_demo()
-    config = models.DemoConfig(checkpoints=models.find_checkpoints(args.checkpoint), models_dir=args.models_dir,
-                               device=args.device, concurrency=args.concurrency, queue_size=args.queue_size,
-                               max_video_s=args.max_video_seconds, examples=models.find_examples())
+    config = models.DemoConfig(
+        checkpoints=models.find_checkpoints(args.checkpoint),
+        models_dir=args.models_dir,
+        device=args.device,
+        concurrency=args.concurrency,
+        queue_size=args.queue_size,
+        max_video_s=args.max_video_seconds,
+        examples=models.find_examples(),
+    )
     log.info("hmr demo: http://%s:%d (Ctrl-C to stop)", args.host, args.port)
     app.serve(config, host=args.host, port=args.port, share=args.share, quiet=args.quiet)
     return 0

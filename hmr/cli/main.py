@@ -4,6 +4,7 @@ Each sub-command lives in its own module exposing ``add_parser(subparsers)`` and
 User errors (:class:`hmr.errors.HmrError`) become one line on stderr and exit code 2; anything else
 is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ import importlib
 import logging
 import sys
 
+import hmr
 from hmr.cli.checks import mark_subcommand_parsers, parse_args
 from hmr.errors import HmrError
 from hmr.native_quiet import filtered_stderr
@@ -27,7 +29,7 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hmr", description="3D human mesh recovery from images and videos.")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=f"hmr {hmr.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module_name in COMMANDS.values():
@@ -36,19 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"hmr {version('hmr')}"
-    except PackageNotFoundError:
-        return "hmr (not installed)"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-                        format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO, format="%(message)s")
     try:
         with filtered_stderr():  # native libraries' own log lines are not for users (hmr.native_quiet)
             return int(args.run(args) or 0)

@@ -1,4 +1,5 @@
 """``hmr predict PATH...``: per image a ``.npz``, an overlay ``.jpg`` and a ``.glb``."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,14 @@ from PIL import Image
 
 from hmr.atomic import atomic_path
 from hmr.cli.checks import check_out_dir
-from hmr.cli.common import add_predictor_args, check_predictor_args, collect_inputs, intrinsics_from_args, \
-    output_stems, predictor_from_args
+from hmr.cli.common import (
+    add_predictor_args,
+    check_predictor_args,
+    collect_inputs,
+    intrinsics_from_args,
+    output_stems,
+    predictor_from_args,
+)
 from hmr.errors import HmrError
 
 log = logging.getLogger("hmr")
@@ -19,9 +26,11 @@ log = logging.getLogger("hmr")
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "predict", help="recover 3D bodies from images",
+        "predict",
+        help="recover 3D bodies from images",
         description="Recover every person in each image as a posed 3D body. Writes <stem>.npz, "
-                    "<stem>_overlay.jpg and <stem>.glb per image into --out.")
+        "<stem>_overlay.jpg and <stem>.glb per image into --out.",
+    )
     parser.add_argument("inputs", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     parser.add_argument("--out", default="out", help="output folder (default ./out)")
     parser.add_argument("--no-render", action="store_true", help="write only the .npz (no overlay, no .glb)")
@@ -37,8 +46,14 @@ def run(args: argparse.Namespace) -> int:
     stems = output_stems(files)
     failed = skipped
     written = 0
-    for item in predictor.predict_files(files, K=intrinsics_from_args(args), fov=args.fov,
-                                        det_thresh=args.det_thresh, nms_kernel=args.nms, progress=not args.quiet):
+    for item in predictor.predict_files(
+        files,
+        K=intrinsics_from_args(args),
+        fov=args.fov,
+        det_thresh=args.det_thresh,
+        nms_kernel=args.nms,
+        progress=not args.quiet,
+    ):
         if item.error:
             failed += 1
             print(f"hmr predict: skipped {item.error}", file=sys.stderr)

@@ -3,6 +3,7 @@
 A label version (say ``skel-fit-v1``) replaces the body columns of the persons it covers; the
 others keep their base labels, so a consumer filters on ``body_model`` when it needs one model.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -24,8 +25,10 @@ def read_rows(layout: DatasetLayout, stem: str, version: str | None = None) -> l
         path = layout.label_part(stem, version)
         if not path.exists():
             known = [v for v in layout.label_versions() if v != BASE_VERSION]
-            raise HmrError(f"label version {version!r} has no part {path.name} in {layout.dir}; "
-                           f"known versions: {known or 'none'} (run 'hmr-data convert-body')")
+            raise HmrError(
+                f"label version {version!r} has no part {path.name} in {layout.dir}; "
+                f"known versions: {known or 'none'} (run 'hmr-data convert-body')"
+            )
         replacement = {r["instance_id"]: r for r in pq.read_table(path).to_pylist()}
         for row in rows:
             new = replacement.get(row["instance_id"])

@@ -11,6 +11,7 @@
 A shard and its two Parquet parts share a stem; the image part is written last, so its presence
 marks the shard as complete (that is what makes conversion resumable).
 """
+
 from __future__ import annotations
 
 import re
@@ -78,7 +79,8 @@ class DatasetLayout:
         return out
 
     def splits(self) -> list[str]:
-        return sorted({parse_shard_stem(s)[0] for s in self.stems()})
+        parsed = [parse_shard_stem(s) for s in self.stems()]
+        return sorted({p[0] for p in parsed if p})  # stems() lists only parseable names: none is dropped
 
     def label_versions(self) -> list[str]:
         d = self.dir / "labels"
@@ -92,9 +94,13 @@ def find_datasets(root: str | Path) -> list[DatasetLayout]:
         raise HmrError(f"{root} is not a folder; pass the --out folder of 'hmr-data convert'")
     if (root / "images").is_dir() or (root / "manifest.json").exists():
         return [DatasetLayout(root.parent, root.name)]
-    found = [DatasetLayout(root, p.name) for p in sorted(root.iterdir())
-             if p.is_dir() and ((p / "images").is_dir() or (p / "manifest.json").exists())]
+    found = [
+        DatasetLayout(root, p.name)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and ((p / "images").is_dir() or (p / "manifest.json").exists())
+    ]
     if not found:
-        raise HmrError(f"no converted dataset under {root} (expected <dataset>/manifest.json); "
-                       "run 'hmr-data convert' first")
+        raise HmrError(
+            f"no converted dataset under {root} (expected <dataset>/manifest.json); run 'hmr-data convert' first"
+        )
     return found

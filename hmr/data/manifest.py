@@ -5,6 +5,7 @@ licence) is given by the writer; counts and file checksums are recomputed from t
 manifest always describes what is on disk. Shard checksums come from the image parts' metadata
 (computed while writing) so a rerun never re-reads gigabytes of images.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -24,8 +25,9 @@ from hmr.errors import HmrError
 
 def read_manifest(layout: DatasetLayout) -> dict[str, Any]:
     if not layout.manifest.exists():
-        raise HmrError(f"{layout.manifest} is missing: the conversion did not finish; rerun 'hmr-data convert' "
-                       "(it resumes)")
+        raise HmrError(
+            f"{layout.manifest} is missing: the conversion did not finish; rerun 'hmr-data convert' (it resumes)"
+        )
     try:
         return json.loads(layout.manifest.read_text())
     except json.JSONDecodeError as e:
@@ -42,8 +44,10 @@ def _version_counts(layout: DatasetLayout, version: str) -> dict[str, Any]:
         entry = per_split.setdefault(parsed[0], {"instances": 0, "body_models": Counter()})
         entry["instances"] += len(models)
         entry["body_models"].update(m or "none" for m in models)
-    return {s: {"instances": e["instances"], "body_models": dict(sorted(e["body_models"].items()))}
-            for s, e in sorted(per_split.items())}
+    return {
+        s: {"instances": e["instances"], "body_models": dict(sorted(e["body_models"].items()))}
+        for s, e in sorted(per_split.items())
+    }
 
 
 def scan(layout: DatasetLayout) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,7 +55,9 @@ def scan(layout: DatasetLayout) -> tuple[dict[str, Any], dict[str, Any]]:
     splits: dict[str, Any] = {}
     files: dict[str, Any] = {}
     for stem in layout.stems():
-        split = parse_shard_stem(stem)[0]
+        parsed = parse_shard_stem(stem)
+        assert parsed is not None  # stems() lists only parseable names
+        split = parsed[0]
         part = pq.ParquetFile(layout.image_part(stem))
         meta = {k.decode(): v.decode() for k, v in (part.schema_arrow.metadata or {}).items()}
         entry = splits.setdefault(split, {"images": 0, "shards": 0})
@@ -67,8 +73,11 @@ def scan(layout: DatasetLayout) -> tuple[dict[str, Any], dict[str, Any]]:
     return splits, files
 
 
-def write_manifest(layout: DatasetLayout, provenance: dict[str, Any] | None = None,
-                   label_version_info: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def write_manifest(
+    layout: DatasetLayout,
+    provenance: dict[str, Any] | None = None,
+    label_version_info: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """(Re)write the manifest; provenance and label-version notes merge into the existing ones."""
     old: dict[str, Any] = json.loads(layout.manifest.read_text()) if layout.manifest.exists() else {}
     splits, files = scan(layout)

@@ -7,6 +7,7 @@ Both return the same sample dict::
 
 Stored images carry no EXIF rotation to apply: labels refer to the pixels as stored.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,9 @@ import json
 import random
 import tarfile
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,15 +40,17 @@ def decode_image(data: bytes) -> np.ndarray:
         return np.array(im.convert("RGB"))  # a writable copy: torch's collate warns on read-only arrays
 
 
-def _select(root: str | Path, datasets: Sequence[str] | None, splits: Sequence[str] | None
-            ) -> list[tuple[DatasetLayout, str]]:
+def _select(
+    root: str | Path, datasets: Sequence[str] | None, splits: Sequence[str] | None
+) -> list[tuple[DatasetLayout, str]]:
     """(layout, shard stem) of every complete shard matching the filters, in a fixed order."""
     layouts = find_datasets(root)
     if datasets:
         missing = set(datasets) - {lay.dataset for lay in layouts}
         if missing:
-            raise HmrError(f"dataset(s) {sorted(missing)} not found under {root}; "
-                           f"found {[lay.dataset for lay in layouts]}")
+            raise HmrError(
+                f"dataset(s) {sorted(missing)} not found under {root}; found {[lay.dataset for lay in layouts]}"
+            )
         layouts = [lay for lay in layouts if lay.dataset in datasets]
     out = [(lay, stem) for lay in layouts for split in (splits or lay.splits()) for stem in lay.stems(split)]
     if not out:
@@ -55,9 +59,14 @@ def _select(root: str | Path, datasets: Sequence[str] | None, splits: Sequence[s
 
 
 def _sample(key: str, image: bytes, meta: dict[str, Any], persons: list[PersonLabel], decode: bool) -> dict[str, Any]:
-    return {"image_key": key, "image": decode_image(image) if decode else image,
-            "K": np.asarray(meta["K"], np.float32).reshape(3, 3), "img_w": int(meta["img_w"]),
-            "img_h": int(meta["img_h"]), "persons": persons}
+    return {
+        "image_key": key,
+        "image": decode_image(image) if decode else image,
+        "K": np.asarray(meta["K"], np.float32).reshape(3, 3),
+        "img_w": int(meta["img_w"]),
+        "img_h": int(meta["img_h"]),
+        "persons": persons,
+    }
 
 
 class StreamingDataset(torch.utils.data.IterableDataset):
@@ -69,9 +78,18 @@ class StreamingDataset(torch.utils.data.IterableDataset):
     memory. ``keep(sample) -> bool`` filters samples (e.g. by body model or box size).
     """
 
-    def __init__(self, root: str | Path, datasets: Sequence[str] | None = None, splits: Sequence[str] | None = None,
-                 label_version: str | None = None, shuffle_shards: bool = True, shuffle_buffer: int = 0,
-                 seed: int = 0, decode: bool = True, keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        datasets: Sequence[str] | None = None,
+        splits: Sequence[str] | None = None,
+        label_version: str | None = None,
+        shuffle_shards: bool = True,
+        shuffle_buffer: int = 0,
+        seed: int = 0,
+        decode: bool = True,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         super().__init__()
         self.shards = _select(root, datasets, splits)
         self.label_version, self.decode, self.keep = label_version, decode, keep
@@ -129,8 +147,15 @@ class IndexedDataset(torch.utils.data.Dataset):
     index order (or a few shards at random) parses each label part once.
     """
 
-    def __init__(self, root: str | Path, datasets: Sequence[str] | None = None, splits: Sequence[str] | None = None,
-                 label_version: str | None = None, decode: bool = True, cache_shards: int = 8) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        datasets: Sequence[str] | None = None,
+        splits: Sequence[str] | None = None,
+        label_version: str | None = None,
+        decode: bool = True,
+        cache_shards: int = 8,
+    ) -> None:
         shards = _select(root, datasets, splits)
         self._layouts = {lay.dataset: lay for lay, _ in shards}
         cols = ["image_key", "dataset", "shard", "offset", "img_w", "img_h", "K"]
@@ -178,4 +203,6 @@ def read_member_at(shard: Path, offset: int) -> bytes:
             member = tar.next()
             if member is None or not member.isfile():
                 raise HmrError(f"{shard} has no image at offset {offset}; the index is stale, run 'hmr-data verify'")
-            return tar.extractfile(member).read()
+            data = tar.extractfile(member)
+            assert data is not None  # None only for members that are not regular files, excluded above
+            return data.read()

@@ -10,6 +10,7 @@ Body columns (``BODY_COLUMNS``) are the ones a label version may replace: a vers
 ``instance_id`` plus those columns and is joined on ``instance_id`` at read time, so pseudo-label
 refreshes never rewrite images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -42,49 +43,53 @@ BODY_COLUMNS: list[pa.Field] = [
     pa.field("fit_error_mm", pa.float32()),  # NaN unless the labels come from a fit
 ]
 
-PERSON_SCHEMA = pa.schema([
-    pa.field("instance_id", pa.string()),  # "<image_key>#<person_index>"
-    pa.field("image_key", pa.string()),  # "<dataset>/<split>/<image_id>"
-    pa.field("dataset", pa.string()),
-    pa.field("split", pa.string()),
-    pa.field("shard", pa.string()),  # shard file name, e.g. "train-000003.tar"
-    pa.field("person_index", pa.int32()),
-    pa.field("license_tag", pa.string()),
-    pa.field("img_w", pa.int32()),
-    pa.field("img_h", pa.int32()),
-    pa.field("K", pa.list_(pa.float32(), 9)),  # row-major 3x3 of the stored image
-    pa.field("bbox_xyxy", pa.list_(pa.float32(), 4)),
-    pa.field("bbox_source", pa.string()),
-    pa.field("kp2d", pa.list_(pa.float32())),  # (J, 3) flattened: x_px, y_px, score as the source gives it
-    pa.field("kp2d_format", pa.string()),
-    pa.field("kp3d", pa.list_(pa.float32())),  # (J, 4) flattened: x, y, z (m), confidence
-    pa.field("kp3d_format", pa.string()),
-    pa.field("kp3d_frame", pa.string()),  # "cam" or "root_relative"
-    pa.field("verts_cam", pa.list_(pa.float32())),  # (V, 3) flattened; only when no params exist
-    pa.field("has_bbox", pa.bool_()),
-    pa.field("has_kp2d", pa.bool_()),
-    pa.field("has_kp3d", pa.bool_()),
-    pa.field("has_verts", pa.bool_()),
-    *BODY_COLUMNS,
-])
+PERSON_SCHEMA = pa.schema(
+    [
+        pa.field("instance_id", pa.string()),  # "<image_key>#<person_index>"
+        pa.field("image_key", pa.string()),  # "<dataset>/<split>/<image_id>"
+        pa.field("dataset", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("shard", pa.string()),  # shard file name, e.g. "train-000003.tar"
+        pa.field("person_index", pa.int32()),
+        pa.field("license_tag", pa.string()),
+        pa.field("img_w", pa.int32()),
+        pa.field("img_h", pa.int32()),
+        pa.field("K", pa.list_(pa.float32(), 9)),  # row-major 3x3 of the stored image
+        pa.field("bbox_xyxy", pa.list_(pa.float32(), 4)),
+        pa.field("bbox_source", pa.string()),
+        pa.field("kp2d", pa.list_(pa.float32())),  # (J, 3) flattened: x_px, y_px, score as the source gives it
+        pa.field("kp2d_format", pa.string()),
+        pa.field("kp3d", pa.list_(pa.float32())),  # (J, 4) flattened: x, y, z (m), confidence
+        pa.field("kp3d_format", pa.string()),
+        pa.field("kp3d_frame", pa.string()),  # "cam" or "root_relative"
+        pa.field("verts_cam", pa.list_(pa.float32())),  # (V, 3) flattened; only when no params exist
+        pa.field("has_bbox", pa.bool_()),
+        pa.field("has_kp2d", pa.bool_()),
+        pa.field("has_kp3d", pa.bool_()),
+        pa.field("has_verts", pa.bool_()),
+        *BODY_COLUMNS,
+    ]
+)
 
 VERSION_SCHEMA = pa.schema([pa.field("instance_id", pa.string()), *BODY_COLUMNS])
 
 #: one row per stored image: the sidecar index used for random access and per-image facts
-IMAGE_SCHEMA = pa.schema([
-    pa.field("image_key", pa.string()),
-    pa.field("dataset", pa.string()),
-    pa.field("split", pa.string()),
-    pa.field("shard", pa.string()),
-    pa.field("offset", pa.int64()),  # byte offset of the image's tar member header
-    pa.field("nbytes", pa.int64()),  # encoded image size
-    pa.field("img_w", pa.int32()),
-    pa.field("img_h", pa.int32()),
-    pa.field("K", pa.list_(pa.float32(), 9)),
-    pa.field("n_persons", pa.int32()),
-    pa.field("source_path", pa.string()),  # relative to the source folder, for provenance
-    pa.field("resize_factor", pa.float32()),  # stored size / source size
-])
+IMAGE_SCHEMA = pa.schema(
+    [
+        pa.field("image_key", pa.string()),
+        pa.field("dataset", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("shard", pa.string()),
+        pa.field("offset", pa.int64()),  # byte offset of the image's tar member header
+        pa.field("nbytes", pa.int64()),  # encoded image size
+        pa.field("img_w", pa.int32()),
+        pa.field("img_h", pa.int32()),
+        pa.field("K", pa.list_(pa.float32(), 9)),
+        pa.field("n_persons", pa.int32()),
+        pa.field("source_path", pa.string()),  # relative to the source folder, for provenance
+        pa.field("resize_factor", pa.float32()),  # stored size / source size
+    ]
+)
 
 
 def _arr(x: Any, dtype=np.float32) -> np.ndarray:
@@ -177,8 +182,19 @@ class PersonLabel:
             "fit_error_mm": float(self.fit_error_mm),
         }
 
-    def record(self, *, image_key: str, dataset: str, split: str, shard: str, person_index: int,
-               license_tag: str, img_w: int, img_h: int, K: np.ndarray) -> dict[str, Any]:
+    def record(
+        self,
+        *,
+        image_key: str,
+        dataset: str,
+        split: str,
+        shard: str,
+        person_index: int,
+        license_tag: str,
+        img_w: int,
+        img_h: int,
+        K: np.ndarray,
+    ) -> dict[str, Any]:
         """The full PERSON_SCHEMA row of this person inside a stored image."""
         kp2d, kp3d, verts = _arr(self.kp2d), _arr(self.kp3d), _arr(self.verts_cam)
         return {
@@ -214,8 +230,13 @@ class PersonLabel:
         items = params_raw.items() if isinstance(params_raw, dict) else params_raw
         params = {k: np.asarray(v, np.float32) for k, v in items}
         known = {f.name for f in fields(cls)}
-        out = cls(**{k: v for k, v in row.items() if k in known and k not in
-                     ("params", "kp2d", "kp3d", "verts_cam", "bbox_xyxy", "K")})
+        out = cls(
+            **{
+                k: v
+                for k, v in row.items()
+                if k in known and k not in ("params", "kp2d", "kp3d", "verts_cam", "bbox_xyxy", "K")
+            }
+        )
         out.params = params
         out.bbox_xyxy = _arr(row.get("bbox_xyxy") or [])
         out.kp2d = _arr(row.get("kp2d") or []).reshape(-1, 3)

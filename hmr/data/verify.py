@@ -1,11 +1,12 @@
 """Check a converted dataset: checksums, schemas, and that every label points at a stored image."""
+
 from __future__ import annotations
 
 import tarfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -37,8 +38,12 @@ def _tar_members(path: Path) -> dict[str, int]:
 
 def _check_files(layout: DatasetLayout, manifest: dict, report: VerifyReport, checksums: bool) -> None:
     listed = manifest.get("files", {})
-    on_disk = {str(p.relative_to(layout.dir)) for sub in ("shards", "images", "labels")
-               for p in (layout.dir / sub).rglob("*") if p.is_file() and parse_shard_stem(p.stem)}
+    on_disk = {
+        str(p.relative_to(layout.dir))
+        for sub in ("shards", "images", "labels")
+        for p in (layout.dir / sub).rglob("*")
+        if p.is_file() and parse_shard_stem(p.stem)
+    }
     for rel in sorted(on_disk - set(listed)):
         report.problems.append(f"{layout.dataset}: {rel} is not in manifest.json (rerun the conversion to finish it)")
     for rel, info in sorted(listed.items()):
@@ -48,11 +53,13 @@ def _check_files(layout: DatasetLayout, manifest: dict, report: VerifyReport, ch
             continue
         report.checked_files += 1
         if path.stat().st_size != info.get("bytes"):
-            report.problems.append(f"{layout.dataset}: {rel} has {path.stat().st_size} bytes, "
-                                   f"manifest says {info.get('bytes')}")
+            report.problems.append(
+                f"{layout.dataset}: {rel} has {path.stat().st_size} bytes, manifest says {info.get('bytes')}"
+            )
         elif checksums and file_sha256(path) != info.get("sha256"):
-            report.problems.append(f"{layout.dataset}: {rel} checksum differs from manifest.json "
-                                   "(file changed or corrupt)")
+            report.problems.append(
+                f"{layout.dataset}: {rel} checksum differs from manifest.json (file changed or corrupt)"
+            )
 
 
 def _check_shard(layout: DatasetLayout, stem: str, report: VerifyReport) -> None:
@@ -99,14 +106,19 @@ def _check_shard(layout: DatasetLayout, stem: str, report: VerifyReport) -> None
         report.problems += check_schema(table.schema, VERSION_SCHEMA, where)
         orphans = set(table.column("instance_id").to_pylist()) - instance_ids
         if orphans:
-            report.problems.append(f"{where}: {len(orphans)} instance ids not in the base labels, "
-                                   f"e.g. {sorted(orphans)[0]}")
+            report.problems.append(
+                f"{where}: {len(orphans)} instance ids not in the base labels, e.g. {sorted(orphans)[0]}"
+            )
         _check_params(where, table.select(["has_params", "params"]).to_pylist(), report)
 
 
 def _check_params(where: str, rows: Iterable[dict], report: VerifyReport) -> None:
-    bad = sum(1 for r in rows if r["has_params"] and (not r["params"] or not all(
-        np.isfinite(np.asarray(v, np.float64)).all() for _, v in r["params"])))
+    bad = sum(
+        1
+        for r in rows
+        if r["has_params"]
+        and (not r["params"] or not all(np.isfinite(np.asarray(v, np.float64)).all() for _, v in r["params"]))
+    )
     if bad:
         report.problems.append(f"{where}: {bad} persons marked has_params with missing or non-finite parameters")
 
@@ -121,8 +133,10 @@ def verify_dataset(root: str | Path, checksums: bool = True) -> VerifyReport:
             report.problems.append(str(e))
             continue
         if manifest.get("format_version") != FORMAT_VERSION:
-            report.problems.append(f"{layout.dataset}: format_version {manifest.get('format_version')} "
-                                   f"is not {FORMAT_VERSION}; reconvert with this version of hmr-data")
+            report.problems.append(
+                f"{layout.dataset}: format_version {manifest.get('format_version')} "
+                f"is not {FORMAT_VERSION}; reconvert with this version of hmr-data"
+            )
         _check_files(layout, manifest, report, checksums)
         for stem in layout.stems():
             _check_shard(layout, stem, report)

@@ -9,6 +9,7 @@ Every shard is committed as a unit (tar, then label part, then image part, each 
 place), so an interrupted conversion restarts after its last complete shard and skips images
 that are already stored.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,7 +52,9 @@ def read_done_keys(layout: DatasetLayout, split: str) -> tuple[set[str], int]:
     next_index = 0
     for stem in layout.stems(split):
         keys.update(pq.read_table(layout.image_part(stem), columns=["image_key"]).column(0).to_pylist())
-        next_index = max(next_index, parse_shard_stem(stem)[1] + 1)
+        parsed = parse_shard_stem(stem)
+        assert parsed is not None  # stems() lists only parseable names
+        next_index = max(next_index, parsed[1] + 1)
     return keys, next_index
 
 
@@ -74,8 +77,9 @@ class SplitWriter:
     Use as a context manager: leaving the block commits the open shard.
     """
 
-    def __init__(self, root: str | Path, dataset: str, split: str, license_tag: str,
-                 max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> None:
+    def __init__(
+        self, root: str | Path, dataset: str, split: str, license_tag: str, max_shard_bytes: int = DEFAULT_SHARD_BYTES
+    ) -> None:
         self.layout = DatasetLayout(root, dataset)
         self.split, self.license_tag, self.max_shard_bytes = split, license_tag, max_shard_bytes
         _remove_incomplete(self.layout, split)
@@ -103,8 +107,18 @@ class SplitWriter:
     def has(self, image_id: str) -> bool:
         return self.key(image_id) in self.done_keys
 
-    def add(self, image_id: str, image_bytes: bytes, ext: str, K: np.ndarray, img_w: int, img_h: int,
-            persons: list[PersonLabel], source_path: str = "", resize_factor: float = 1.0) -> str:
+    def add(
+        self,
+        image_id: str,
+        image_bytes: bytes,
+        ext: str,
+        K: np.ndarray,
+        img_w: int,
+        img_h: int,
+        persons: list[PersonLabel],
+        source_path: str = "",
+        resize_factor: float = 1.0,
+    ) -> str:
         """Store one image and its persons; returns the image key."""
         key = self.key(image_id)
         if key in self.done_keys:
@@ -113,21 +127,48 @@ class SplitWriter:
             p.validate()
         if self._tar is None:
             self._open_shard()
+        assert self._tar is not None  # _open_shard() opened it
         shard_name = f"{self._stem}.tar"
-        meta = {"image_key": key, "img_w": int(img_w), "img_h": int(img_h),
-                "K": np.asarray(K, float).reshape(3, 3).tolist(), "n_persons": len(persons)}
+        meta = {
+            "image_key": key,
+            "img_w": int(img_w),
+            "img_h": int(img_h),
+            "K": np.asarray(K, float).reshape(3, 3).tolist(),
+            "n_persons": len(persons),
+        }
         offset = self._tar.offset
         self._add_member(f"{key}.{ext}", image_bytes)
         self._add_member(f"{key}.json", json.dumps(meta).encode())
         for i, p in enumerate(persons):
-            self._persons.append(p.record(image_key=key, dataset=self.layout.dataset, split=self.split,
-                                          shard=shard_name, person_index=i, license_tag=self.license_tag,
-                                          img_w=img_w, img_h=img_h, K=K))
-        self._images.append({
-            "image_key": key, "dataset": self.layout.dataset, "split": self.split, "shard": shard_name,
-            "offset": offset, "nbytes": len(image_bytes), "img_w": int(img_w), "img_h": int(img_h),
-            "K": np.asarray(K, np.float32).reshape(9), "n_persons": len(persons),
-            "source_path": source_path, "resize_factor": float(resize_factor)})
+            self._persons.append(
+                p.record(
+                    image_key=key,
+                    dataset=self.layout.dataset,
+                    split=self.split,
+                    shard=shard_name,
+                    person_index=i,
+                    license_tag=self.license_tag,
+                    img_w=img_w,
+                    img_h=img_h,
+                    K=K,
+                )
+            )
+        self._images.append(
+            {
+                "image_key": key,
+                "dataset": self.layout.dataset,
+                "split": self.split,
+                "shard": shard_name,
+                "offset": offset,
+                "nbytes": len(image_bytes),
+                "img_w": int(img_w),
+                "img_h": int(img_h),
+                "K": np.asarray(K, np.float32).reshape(9),
+                "n_persons": len(persons),
+                "source_path": source_path,
+                "resize_factor": float(resize_factor),
+            }
+        )
         self.done_keys.add(key)
         self.n_written += 1
         if self._tar.offset >= self.max_shard_bytes:
@@ -141,6 +182,7 @@ class SplitWriter:
     def abort(self) -> None:
         """Drop the open shard (its temporary file is removed); committed shards stay."""
         if self._stack is not None:
+            assert self._tar is not None  # opened together with the stack
             self._tar.close()
             with contextlib.suppress(Exception):
                 self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
@@ -149,6 +191,7 @@ class SplitWriter:
     def _add_member(self, name: str, data: bytes) -> None:
         info = tarfile.TarInfo(name)
         info.size, info.mtime, info.mode = len(data), 0, 0o644
+        assert self._tar is not None  # only called while a shard is open
         self._tar.addfile(info, io.BytesIO(data))
 
     def _open_shard(self) -> None:
@@ -159,13 +202,17 @@ class SplitWriter:
         self._tar = tarfile.open(self._tar_path, "w", format=tarfile.PAX_FORMAT)
 
     def _commit_shard(self) -> None:
+        # only called while a shard is open: _open_shard() set all three
+        assert self._tar is not None and self._tar_path is not None and self._stack is not None
         self._tar.close()
         sha, nbytes = file_sha256(self._tar_path), self._tar_path.stat().st_size
         self._stack.close()  # renames the tar into place
-        write_parquet(pa.Table.from_pylist(self._persons, schema=PERSON_SCHEMA),
-                      self.layout.label_part(self._stem))
-        write_parquet(pa.Table.from_pylist(self._images, schema=IMAGE_SCHEMA), self.layout.image_part(self._stem),
-                      {"shard_sha256": sha, "shard_bytes": str(nbytes)})
+        write_parquet(pa.Table.from_pylist(self._persons, schema=PERSON_SCHEMA), self.layout.label_part(self._stem))
+        write_parquet(
+            pa.Table.from_pylist(self._images, schema=IMAGE_SCHEMA),
+            self.layout.image_part(self._stem),
+            {"shard_sha256": sha, "shard_bytes": str(nbytes)},
+        )
         self._reset()
 
     def _reset(self) -> None:
@@ -173,8 +220,9 @@ class SplitWriter:
         self._persons, self._images = [], []
 
 
-def write_label_version(layout: DatasetLayout, stem: str, version: str, rows: list[dict[str, Any]],
-                        metadata: dict[str, str] | None = None) -> Path:
+def write_label_version(
+    layout: DatasetLayout, stem: str, version: str, rows: list[dict[str, Any]], metadata: dict[str, str] | None = None
+) -> Path:
     """Write one label-version part (VERSION_SCHEMA rows) beside the base part of shard ``stem``."""
     if version == BASE_VERSION:
         raise ValueError("the base labels are written by the converter, not as a label version")

@@ -4,6 +4,7 @@
 precisions; the graph, its metadata and the reduced-precision variants
 live in :mod:`hmr.export.graph`, :mod:`hmr.export.metadata` and :mod:`hmr.export.precision`.
 """
+
 from hmr.export.onnx_export import OnnxExporter, export_onnx
 
 __all__ = ["OnnxExporter", "export_onnx"]

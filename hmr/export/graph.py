@@ -6,6 +6,7 @@ and to optimise. Here every image gets exactly ``max_persons`` slots: the best p
 in row-major cell order (the order the eager path uses). The Human Prediction Head already masks
 invalid slots, so valid persons get the same numbers as in eager mode.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,17 +14,18 @@ from torch import nn
 
 from hmr.errors import HmrError
 from hmr.export.smplx_lbs import SmplxLbs
-from hmr.geometry import project, rot6d_to_rotmat, rotmat_to_rotvec
-from hmr.infer.decode import head_position, move_head_to
+from hmr.geometry import head_position, move_head_to, project, rot6d_to_rotmat, rotmat_to_rotvec
 from hmr.nn.detection import nms_score_map
 from hmr.nn.network import HumanMeshNet
+from hmr.onnx_format import MESH_OUTPUTS, PARAM_OUTPUTS
 
 #: SMPL-X rotations as the network predicts them: global, 21 body, 15 left hand, 15 right hand, jaw
 NUM_ROTATIONS = 53
 
 
-def select_persons(score_map: torch.Tensor, det_thresh: torch.Tensor, max_persons: int,
-                   nms_kernel: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def select_persons(
+    score_map: torch.Tensor, det_thresh: torch.Tensor, max_persons: int, nms_kernel: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Top ``max_persons`` NMS peaks per image -> ``scores, rows, cols, valid``, each ``(B, P)``.
 
     score_map ``(B, h, w)``; det_thresh a scalar tensor. Scores of invalid slots are 0, as in eager mode.
@@ -51,8 +53,15 @@ class HumanMeshGraph(nn.Module):
     camera frame exactly as :func:`hmr.infer.decode.decode_persons` does.
     """
 
-    def __init__(self, network: HumanMeshNet, max_persons: int, nms_kernel: int = 3, body: nn.Module | None = None,
-                 head_joint: int = 15, pelvis_joint: int = 0) -> None:
+    def __init__(
+        self,
+        network: HumanMeshNet,
+        max_persons: int,
+        nms_kernel: int = 3,
+        body: nn.Module | None = None,
+        head_joint: int = 15,
+        pelvis_joint: int = 0,
+    ) -> None:
         super().__init__()
         self.network = network
         self.max_persons = max_persons
@@ -64,8 +73,7 @@ class HumanMeshGraph(nn.Module):
 
     @property
     def output_names(self) -> list[str]:
-        names = ["scores", "valid", "loc", "transl", "rotmat", "rotvec", "betas", "expression"]
-        return names + (["vertices", "joints_3d", "joints_2d", "transl_pelvis"] if self.body is not None else [])
+        return [*PARAM_OUTPUTS, *(MESH_OUTPUTS if self.body is not None else ())]
 
     def forward(self, images: torch.Tensor, K: torch.Tensor, det_thresh: torch.Tensor) -> dict[str, torch.Tensor]:
         net = self.network
@@ -82,24 +90,41 @@ class HumanMeshGraph(nn.Module):
         head_cam = head_position(loc, raw.depth_m.reshape(persons), K_person)
         betas = raw.decoded["shape"].reshape(persons, -1)
         expression = raw.decoded["expression"].reshape(persons, -1)
-        per_person = {"loc": loc, "transl": head_cam, "rotmat": rotmat, "rotvec": rotmat_to_rotvec(rotmat),
-                      "betas": betas, "expression": expression}
+        per_person = {
+            "loc": loc,
+            "transl": head_cam,
+            "rotmat": rotmat,
+            "rotvec": rotmat_to_rotvec(rotmat),
+            "betas": betas,
+            "expression": expression,
+        }
         if self.body is not None:
             per_person.update(self._place_bodies(rotmat, betas, expression, head_cam, K_person))
         out = {"scores": scores, "valid": valid}
         out.update({name: value.reshape(batch, slots, *value.shape[1:]) for name, value in per_person.items()})
         return out
 
-    def _place_bodies(self, rotmat: torch.Tensor, betas: torch.Tensor, expression: torch.Tensor,
-                      head_cam: torch.Tensor, K_person: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _place_bodies(
+        self,
+        rotmat: torch.Tensor,
+        betas: torch.Tensor,
+        expression: torch.Tensor,
+        head_cam: torch.Tensor,
+        K_person: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
         """Multi-HMR's placement (:func:`hmr.infer.decode.place_bodies`): rotate the body about its pelvis,
         then move its head joint to ``head_cam``. The pelvis is SMPL-X's root joint, so posing with the
         global rotation at the root is that same rotation, without a pass over every vertex."""
+        assert self.body is not None  # only called for a graph with a body model
         persons = rotmat.shape[0]
         eye = torch.eye(3, dtype=rotmat.dtype, device=rotmat.device).expand(persons, 2, 3, 3)
         # network order (global, body, left hand, right hand, jaw) -> SMPL-X's (global, body, jaw, eyes, hands)
         full_pose = torch.cat([rotmat[:, :22], rotmat[:, 52:53], eye, rotmat[:, 22:52]], dim=1)
         vertices, joints = self.body(full_pose, torch.cat([betas, expression], dim=-1))
         verts_cam, joints_cam = move_head_to(vertices, joints, head_cam, self.head_joint)
-        return {"vertices": verts_cam, "joints_3d": joints_cam, "joints_2d": project(joints_cam, K_person),
-                "transl_pelvis": joints_cam[:, self.pelvis_joint]}
+        return {
+            "vertices": verts_cam,
+            "joints_3d": joints_cam,
+            "joints_2d": project(joints_cam, K_person),
+            "transl_pelvis": joints_cam[:, self.pelvis_joint],
+        }

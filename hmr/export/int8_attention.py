@@ -25,6 +25,7 @@ Runtime's standard dynamic quantisation, full 8 bits, with its documented AVX2 c
 Scales are per tensor over the whole batch, as ``quantize_dynamic``'s are: an image's result moves a
 little with what it is batched with (0.45 mm measured with a noise image beside the fixture).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,7 @@ INT8_OPSET = 21
 _CONST = "int8_attention/"
 #: initializers up to this size stay in the copies given to the converter and to shape inference
 _SMALL_BYTES = 4096
-_CONSTANTS = {
+_CONSTANTS: dict[str, np.ndarray] = {
     "v_levels": np.array(127, np.float32),
     "k_levels": np.array(63, np.float32),
     "prob_step": np.array(1 / 127, np.float32),
@@ -100,17 +101,23 @@ def quantize_attention(model: onnx.ModelProto, node_names: set[str]) -> int:
         scores = graph.node[scores_at] if scores_at is not None else None
         if scores is None or scores.op_type != "MatMul" or any(name in constants for name in scores.input):
             continue
+        assert scores_at is not None  # scores is None otherwise
         rewrites[scores_at] = _Rewriter(scores.name or f"attention_scores_{scores_at}").scores(scores)
         matched += 1
         weighted = graph.node[users[0]] if len(users) == 1 else None
-        if (weighted is None or weighted.op_type != "MatMul" or weighted.input[0] != softmax.output[0]
-                or weighted.input[1] in constants):
+        if (
+            weighted is None
+            or weighted.op_type != "MatMul"
+            or weighted.input[0] != softmax.output[0]
+            or weighted.input[1] in constants
+        ):
             continue
         # a row of p is as long as v's token axis (the product's shared dimension): whichever is known
         row_length = _dim(shapes, softmax.output[0], -1) or _dim(shapes, weighted.input[1], -2)
         if row_length:
             rewrites[users[0]] = _Rewriter(weighted.name or f"attention_sum_{users[0]}").weighted_sum(
-                weighted, row_length)
+                weighted, row_length
+            )
     if rewrites:
         graph.initializer.extend(numpy_helper.from_array(value, _CONST + name) for name, value in _CONSTANTS.items())
         nodes = [new for index, node in enumerate(graph.node) for new in rewrites.get(index, [node])]
@@ -122,10 +129,11 @@ def quantize_attention(model: onnx.ModelProto, node_names: set[str]) -> int:
 def _static_shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
     """Inferred shape of every value, ``None`` where a dimension is not a number."""
     inferred = onnx.shape_inference.infer_shapes(_weightless(model)[0])
-    return {info.name: [dim.dim_value if dim.HasField("dim_value") else None
-                        for dim in info.type.tensor_type.shape.dim]
-            for info in list(inferred.graph.value_info) + list(inferred.graph.output)
-            if info.type.tensor_type.HasField("shape")}
+    return {
+        info.name: [dim.dim_value if dim.HasField("dim_value") else None for dim in info.type.tensor_type.shape.dim]
+        for info in list(inferred.graph.value_info) + list(inferred.graph.output)
+        if info.type.tensor_type.HasField("shape")
+    }
 
 
 def _dim(shapes: dict[str, list[int | None]], name: str, axis: int) -> int | None:
@@ -171,8 +179,9 @@ class _Rewriter:
         probs, v = matmul.input
         v_mean = self.op("ReduceMean", [v, _CONST + "token_axis"], keepdims=1)
         v_i8, v_scale = self.symmetric_int8(self.op("Sub", [v, v_mean]), "v_levels")
-        row_scale = self.op("Mul", [self.op("ReduceMax", [probs, _CONST + "last_axis"], keepdims=1),
-                                    _CONST + "prob_step"])
+        row_scale = self.op(
+            "Mul", [self.op("ReduceMax", [probs, _CONST + "last_axis"], keepdims=1), _CONST + "prob_step"]
+        )
         probs_u8 = self.op("QuantizeLinear", [probs, row_scale], axis=-1, block_size=row_length)
         product = self.op("Cast", [self.op("MatMulInteger", [probs_u8, v_i8])], to=TensorProto.FLOAT)
         centred = self.op("Mul", [product, self.op("Mul", [row_scale, v_scale])])

@@ -2,45 +2,17 @@
 
 Everything goes into the model's ``metadata_props`` (ONNX Runtime: ``session.get_modelmeta().
 custom_metadata_map``), as strings: numbers as text, structures as JSON, mesh faces as base64.
-:mod:`hmr.infer.onnx_backend` reads the same keys back and checks them.
+:mod:`hmr.onnx_format` defines the keys; :mod:`hmr.infer.onnx_backend` reads them back and checks them.
 """
+
 from __future__ import annotations
 
 import json
 
 import onnx
 
-from hmr.infer.onnx_backend import FORMAT_TAG, encode_faces
 from hmr.nn.network import IMAGE_MEAN, IMAGE_STD
-
-#: per output: (units, meaning); shapes come from the graph itself
-OUTPUT_DOCS: dict[str, tuple[str, str]] = {
-    "scores": ("", "detection score of each person slot, 0 where not valid"),
-    "valid": ("", "true for slots holding a person at or above det_thresh; valid slots come first, "
-                  "in row-major order of their cell on the token grid"),
-    "loc": ("px, network input", "person centre (head) in the S x S input; original-image pixels = "
-                                 "(loc - pad) / scale"),
-    "transl": ("m, camera frame", "head joint position (x right, y down, z forward)"),
-    "rotmat": ("", "rotation matrices in the order of rotation_layout (global orientation first)"),
-    "rotvec": ("rad", "the same rotations as axis-angle vectors"),
-    "betas": ("", "body shape coefficients"),
-    "expression": ("", "face expression coefficients"),
-    "vertices": ("m, camera frame", "posed mesh; triangles in the faces metadata"),
-    "joints_3d": ("m, camera frame", "posed joints, named in joint_names"),
-    "joints_2d": ("px, network input", "joints_3d projected with K; original-image pixels = (p - pad) / scale"),
-    "transl_pelvis": ("m, camera frame", "pelvis joint position"),
-}
-
-PREPROCESSING = {
-    "images": "uint8 RGB, (batch, 3, S, S): resize the image to fit inside S x S keeping its aspect ratio "
-              "(longer side = S, bicubic), paste it centred on a black S x S canvas (pad = ((S - w) // 2, "
-              "(S - h) // 2)), channels first",
-    "normalization": "inside the graph: (pixel - 255 * mean) / (255 * std) with image_mean / image_std",
-    "K": "float32 (batch, 3, 3): pinhole intrinsics of the S x S input, i.e. the original camera's with "
-         "fx, cx scaled by the resize factor plus pad x, fy, cy likewise; unknown camera: 60 deg field of "
-         "view across the longer side of the original image, principal point at its centre",
-    "det_thresh": "float32 scalar: persons scoring at or above it are valid (0.3 is a good default)",
-}
+from hmr.onnx_format import FORMAT_TAG, OUTPUT_DOCS, PREPROCESSING, encode_faces
 
 
 def output_specs(model: onnx.ModelProto) -> dict[str, dict]:
@@ -50,15 +22,33 @@ def output_specs(model: onnx.ModelProto) -> dict[str, dict]:
         tensor_type = output.type.tensor_type
         shape = [d.dim_param or d.dim_value for d in tensor_type.shape.dim]
         units, doc = OUTPUT_DOCS.get(output.name, ("", ""))
-        specs[output.name] = {"shape": shape, "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).name,
-                              "units": units, "doc": doc}
+        specs[output.name] = {
+            "shape": shape,
+            "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).name,
+            "units": units,
+            "doc": doc,
+        }
     return specs
 
 
-def build_metadata(model: onnx.ModelProto, *, network_config: dict, source: str, img_size: int, max_persons: int,
-                   nms_kernel: int, precision: str, body_model: str, network_body_model: str,
-                   rotation_layout: list[tuple[str, int]], head_joint: int, pelvis_joint: int,
-                   faces=None, joint_names: list[str] | None = None, hmr_version: str = "") -> dict[str, str]:
+def build_metadata(
+    model: onnx.ModelProto,
+    *,
+    network_config: dict,
+    source: str,
+    img_size: int,
+    max_persons: int,
+    nms_kernel: int,
+    precision: str,
+    body_model: str,
+    network_body_model: str,
+    rotation_layout: list[tuple[str, int]],
+    head_joint: int,
+    pelvis_joint: int,
+    faces=None,
+    joint_names: list[str] | None = None,
+    hmr_version: str = "",
+) -> dict[str, str]:
     meta = {
         "hmr_format": FORMAT_TAG,
         "hmr_version": hmr_version,
@@ -94,5 +84,7 @@ def write_metadata(model: onnx.ModelProto, metadata: dict[str, str], hmr_version
         model.metadata_props.add(key=key, value=value)
     model.producer_name = "hmr"
     model.producer_version = hmr_version
-    model.doc_string = ("hmr human mesh recovery: uint8 images + intrinsics + threshold -> per-person body "
-                        "parameters and meshes in the camera frame; see the metadata for inputs and outputs")
+    model.doc_string = (
+        "hmr human mesh recovery: uint8 images + intrinsics + threshold -> per-person body "
+        "parameters and meshes in the camera frame; see the metadata for inputs and outputs"
+    )

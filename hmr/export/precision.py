@@ -11,6 +11,7 @@ before :func:`strip_node_metadata`.
   its attention products (:mod:`hmr.export.int8_attention`), the CPU speed-up; the small head keeps
   fp32. The file is converted to opset 21 on the way (blocked ``QuantizeLinear``).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -39,8 +40,12 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
     keep_fp32 = [node.name for node in model.graph.node if not _in_scope(node, NETWORK_SCOPE)]
-    return convert_float_to_float16(model, keep_io_types=True, node_block_list=keep_fp32,
-                                    op_block_list=list(DEFAULT_OP_BLOCK_LIST) + list(FP16_KEEP_FP32_OPS))
+    return convert_float_to_float16(
+        model,
+        keep_io_types=True,
+        node_block_list=keep_fp32,
+        op_block_list=list(DEFAULT_OP_BLOCK_LIST) + list(FP16_KEEP_FP32_OPS),
+    )
 
 
 def to_int8(model: onnx.ModelProto, large: bool = False) -> onnx.ModelProto:
@@ -55,20 +60,31 @@ def to_int8(model: onnx.ModelProto, large: bool = False) -> onnx.ModelProto:
     backbone = {node.name for node in model.graph.node if _in_scope(node, BACKBONE_SCOPE)}
     model = with_opset(model, INT8_OPSET)
     if not quantize_attention(model, backbone):
-        logging.getLogger("hmr").warning("int8: no attention product matched the expected pattern; only the "
-                                         "weight matrices are quantised (about 1.3x slower than it should be)")
+        logging.getLogger("hmr").warning(
+            "int8: no attention product matched the expected pattern; only the "
+            "weight matrices are quantised (about 1.3x slower than it should be)"
+        )
     constants = {init.name for init in model.graph.initializer}
-    targets = [node.name for node in model.graph.node
-               if node.op_type == "MatMul" and node.input[1] in constants and node.name in backbone]
+    targets = [
+        node.name
+        for node in model.graph.node
+        if node.op_type == "MatMul" and node.input[1] in constants and node.name in backbone
+    ]
     quant_log = logging.getLogger()
     level = quant_log.level
     quant_log.setLevel(logging.ERROR)  # the quantiser warns on the root logger about optional pre-processing
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "int8.onnx"
-            quantize_dynamic(model, out, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                             nodes_to_quantize=targets, extra_options={"MatMulConstBOnly": True},
-                             use_external_data_format=large)
+            quantize_dynamic(
+                model,
+                out,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_quantize=targets,
+                extra_options={"MatMulConstBOnly": True},
+                use_external_data_format=large,
+            )
             return onnx.load(str(out))
     finally:
         quant_log.setLevel(level)

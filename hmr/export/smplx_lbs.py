@@ -7,7 +7,10 @@ the ``smplx`` package is only how it is written: the kinematic tree is a Python 
 time (indexing a list with a tensor is data-dependent for an exporter) and rigid transforms are kept
 as rotation + translation instead of padded 4 x 4 matrices.
 """
+
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,8 +28,10 @@ def find_smplx_layer(body: nn.Module) -> nn.Module:
     for module in body.modules():
         if isinstance(module, smplx.SMPLX):
             return module
-    raise HmrError(f"{type(body).__name__} holds no smplx.SMPLX model; the ONNX export only embeds SMPL-X "
-                   "bodies (use --body-model none to export the network alone)")
+    raise HmrError(
+        f"{type(body).__name__} holds no smplx.SMPLX model; the ONNX export only embeds SMPL-X "
+        "bodies (use --body-model none to export the network alone)"
+    )
 
 
 class SmplxLbs(nn.Module):
@@ -34,12 +39,27 @@ class SmplxLbs(nn.Module):
     joints (N, 127, 3))``: 55 skeleton joints, then the extra vertex joints, then the face landmarks,
     the order of ``smplx.SMPLX``'s output."""
 
+    # buffers registered in __init__ (plus ``level<k>_joints`` / ``level<k>_parent_slots`` per tree level)
+    v_template: torch.Tensor
+    shape_dirs: torch.Tensor
+    pose_dirs: torch.Tensor
+    joint_template: torch.Tensor
+    joint_shape_dirs: torch.Tensor
+    skin_weights: torch.Tensor
+    extra_joint_verts: torch.Tensor
+    landmark_verts: torch.Tensor
+    landmark_bary: torch.Tensor
+    parent_of: torch.Tensor
+    joint_slots: torch.Tensor
+
     def __init__(self, body: nn.Module) -> None:
         super().__init__()
-        layer = find_smplx_layer(body)
+        layer: Any = find_smplx_layer(body)  # an smplx.SMPLX; smplx ships no type information
         if getattr(layer, "use_face_contour", False):
-            raise HmrError("SMPL-X with face-contour landmarks cannot be exported (they are chosen per pose); "
-                           "load the body model without use_face_contour")
+            raise HmrError(
+                "SMPL-X with face-contour landmarks cannot be exported (they are chosen per pose); "
+                "load the body model without use_face_contour"
+            )
         num_verts = layer.v_template.shape[0]
         shapedirs = torch.cat([layer.shapedirs, layer.expr_dirs], dim=-1)  # (V, 3, betas + expression)
         self.num_betas = int(layer.shapedirs.shape[-1])

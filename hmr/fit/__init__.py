@@ -4,6 +4,7 @@
 and fits a body model (Anny by default) to each. mediapipe is imported only when a detector is
 built, so importing this package is cheap.
 """
+
 from hmr.fit.fitter import FitSettings
 from hmr.fit.pipeline import FitPipeline
 

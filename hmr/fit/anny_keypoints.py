@@ -14,6 +14,7 @@ mesh it keeps a second view of the same anny data skinned with anny's default sp
 (NVIDIA Warp on the CPU, plain torch where Warp is missing): the dense torch skinning the body
 adapter uses for portability takes ~0.4 s per person on this CPU, the sparse one ~10 ms.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,9 +31,11 @@ from hmr.body.anny_body import (
 from hmr.body.rotations import as_rotmats
 
 #: fingertip keypoints, each the vertex of the finger's last bone that reaches farthest along it
-FINGERTIP_BONES = {f"{side}_{name}_tip": f"finger{i}-3.{side[0].upper()}"
-                   for side in ("left", "right")
-                   for i, name in enumerate(("thumb", "index", "middle", "ring", "pinky"), start=1)}
+FINGERTIP_BONES = {
+    f"{side}_{name}_tip": f"finger{i}-3.{side[0].upper()}"
+    for side in ("left", "right")
+    for i, name in enumerate(("thumb", "index", "middle", "ring", "pinky"), start=1)
+}
 
 
 def _fingertip_vertices(anny_model, weights_dense: torch.Tensor) -> list[int]:
@@ -58,6 +61,9 @@ class AnnyKeypointModel(torch.nn.Module):
     then the fingertips of :data:`FINGERTIP_BONES`.
     """
 
+    gather: torch.Tensor  # buffers registered in __init__
+    to_ours: torch.Tensor
+
     def __init__(self, body: AnnyBody) -> None:
         super().__init__()
         import anny
@@ -65,8 +71,9 @@ class AnnyKeypointModel(torch.nn.Module):
 
         source = body.anny
         dtype = source.template_vertices.dtype
-        weights = dense_bone_weights(source.vertex_bone_weights, source.vertex_bone_indices.long(),
-                                     source.bone_count).to(dtype)  # (V, 104)
+        weights = dense_bone_weights(
+            source.vertex_bone_weights, source.vertex_bone_indices.long(), source.bone_count
+        ).to(dtype)  # (V, 104)
         regressor = body.coco.regression_weights.to(dtype)  # (23, V)
         tips = _fingertip_vertices(source, weights)
         tip_rows = torch.zeros((len(tips), regressor.shape[1]), dtype=dtype)
@@ -88,14 +95,22 @@ class AnnyKeypointModel(torch.nn.Module):
             data,
             template_vertices=blend @ data.template_vertices,
             blendshapes=torch.einsum("pv,svd->spd", blend, data.blendshapes),
-            vertex_bone_weights=bone_weight, vertex_bone_indices=bone_index,
+            vertex_bone_weights=bone_weight,
+            vertex_bone_indices=bone_index,
             base_mesh_vertex_indices=torch.arange(n_pairs),
-            faces=torch.zeros((0, 3), dtype=torch.long), texture_coordinates=None,
-            face_texture_coordinate_indices=None)
+            faces=torch.zeros((0, 3), dtype=torch.long),
+            texture_coordinates=None,
+            face_texture_coordinate_indices=None,
+        )
         self.skeleton = anny.Anny.from_model_data(
-            virtual, skinning_method="lbs", pose_parameterization=source.pose_parameterization,
-            bone_orientation=source.bone_orientation, root_identity_orientation=source.root_identity_orientation,
-            phenotypes=source.phenotype_labels, extrapolate_phenotypes=source.extrapolate_phenotypes)
+            virtual,
+            skinning_method="lbs",
+            pose_parameterization=source.pose_parameterization,
+            bone_orientation=source.bone_orientation,
+            root_identity_orientation=source.root_identity_orientation,
+            phenotypes=source.phenotype_labels,
+            extrapolate_phenotypes=source.extrapolate_phenotypes,
+        )
         # keypoint k = sum over its pairs of m_kb * (virtual vertex skinned by bone b)
         gather = torch.zeros((len(regressor), n_pairs), dtype=dtype)
         gather[pairs[:, 0], torch.arange(n_pairs)] = mass[pairs[:, 0], pairs[:, 1]]
@@ -106,9 +121,13 @@ class AnnyKeypointModel(torch.nn.Module):
 
             warp.config.log_level = warp.LOG_WARNING  # its start-up banner would land in every run's output
         self.mesh = anny.Anny.from_model_data(
-            source.to_model_data(), pose_parameterization=source.pose_parameterization,
-            bone_orientation=source.bone_orientation, root_identity_orientation=source.root_identity_orientation,
-            phenotypes=source.phenotype_labels, extrapolate_phenotypes=source.extrapolate_phenotypes)
+            source.to_model_data(),
+            pose_parameterization=source.pose_parameterization,
+            bone_orientation=source.bone_orientation,
+            root_identity_orientation=source.root_identity_orientation,
+            phenotypes=source.phenotype_labels,
+            extrapolate_phenotypes=source.extrapolate_phenotypes,
+        )
         self.phenotype_labels = list(source.phenotype_labels)
         self._rest_cache: tuple[torch.Tensor, dict[str, torch.Tensor]] | None = None
         self.param_specs = body.param_specs
@@ -120,8 +139,13 @@ class AnnyKeypointModel(torch.nn.Module):
         rot = torch.eye(3, dtype=frame.dtype, device=frame.device).repeat(batch, len(ANNY_BONE_LABELS), 1, 1)
         for group, value in rotmats.items():
             rot[:, self._group_index[group]] = frame.T @ value @ frame
-        return torch.cat([torch.cat([rot, rot.new_zeros((batch, rot.shape[1], 3, 1))], -1),
-                          rot.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(batch, rot.shape[1], 1, 4)], -2)
+        return torch.cat(
+            [
+                torch.cat([rot, rot.new_zeros((batch, rot.shape[1], 3, 1))], -1),
+                rot.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(batch, rot.shape[1], 1, 4),
+            ],
+            -2,
+        )
 
     def forward(self, rotmats: dict[str, torch.Tensor], phenotypes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keypoints (B, K, 3) and bone heads (B, 104, 3).
@@ -132,10 +156,12 @@ class AnnyKeypointModel(torch.nn.Module):
         """
         frame = self.to_ours
         rest = self._rest_model(phenotypes)
-        transforms, poses = self.skeleton.get_bone_transforms(self._deltas(rotmats, phenotypes.shape[0]),
-                                                              rest["rest_bone_poses"])
-        vertices = self.skeleton.get_skinned_vertices(rest["rest_vertices"].expand(transforms.shape[0], -1, -1),
-                                                      transforms)
+        transforms, poses = self.skeleton.get_bone_transforms(
+            self._deltas(rotmats, phenotypes.shape[0]), rest["rest_bone_poses"]
+        )
+        vertices = self.skeleton.get_skinned_vertices(
+            rest["rest_vertices"].expand(transforms.shape[0], -1, -1), transforms
+        )
         keypoints = torch.einsum("kp,bpd->bkd", self.gather, vertices)
         heads = poses[..., :3, 3]
         return keypoints @ frame.T, heads @ frame.T
@@ -145,11 +171,16 @@ class AnnyKeypointModel(torch.nn.Module):
         dearest part of a forward (an eigen-decomposition per bone), and the fitter's pose stage
         does not move it."""
         cached = self._rest_cache
-        if not phenotypes.requires_grad and cached is not None and cached[0].shape == phenotypes.shape \
-                and torch.equal(cached[0], phenotypes):
+        if (
+            not phenotypes.requires_grad
+            and cached is not None
+            and cached[0].shape == phenotypes.shape
+            and torch.equal(cached[0], phenotypes)
+        ):
             return cached[1]
         coeffs = self.skeleton.get_phenotype_blendshape_coefficients(
-            **{label: phenotypes[:, i] for i, label in enumerate(self.phenotype_labels)})
+            **{label: phenotypes[:, i] for i, label in enumerate(self.phenotype_labels)}
+        )
         rest = self.skeleton.get_rest_model(coeffs)
         self._rest_cache = None if phenotypes.requires_grad else (phenotypes.clone(), rest)
         return rest

@@ -6,6 +6,7 @@ on overlapping square tiles at two scales, then merging the hits, finds people f
 fifth of the image height up. Each hit carries BlazePose's alignment points: the hip centre and
 a point on the circle that encloses the body, which is all a landmark region needs.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ def image_tiles(width: int, height: int, levels: int = 2, min_side_px: int = 96)
     tiles = [(0, 0, 0)]
     short = min(width, height)
     for level in range(levels):
-        side = short // (2 ** level)
+        side = short // (2**level)
         if side < min_side_px:
             break
         step = side * 2 / 3
@@ -93,7 +94,7 @@ class PersonDetector:
         if side == 0:
             crop, (w, h) = image_rgb, image_rgb.shape[1::-1]
         else:
-            crop, (w, h) = np.ascontiguousarray(image_rgb[y0:y0 + side, x0:x0 + side]), (side, side)
+            crop, (w, h) = np.ascontiguousarray(image_rgb[y0 : y0 + side, x0 : x0 + side]), (side, side)
         detections = run_graph(self._graph, crop).detections or []
         seeds = []
         for det in detections:

@@ -6,11 +6,12 @@ the body model's named parameters. Anny gets a reduced, anatomical parameterizat
 keypoint forward of :mod:`hmr.fit.anny_keypoints`; SMPL-X, SMPL and SKEL go through their full
 forward with every pose parameter free.
 """
+
 from __future__ import annotations
 
 import math
+from typing import cast
 
-import roma
 import torch
 
 from hmr.body.anny_body import (
@@ -20,9 +21,11 @@ from hmr.body.anny_body import (
     AnnyBody,
 )
 from hmr.body.base import BodyModel
+from hmr.body.skel_dofs import BALL_JOINT_DOFS, ball_rotmats_to_dofs
 from hmr.fit.anny_keypoints import AnnyKeypointModel
 from hmr.fit.limb_init import Limb, limb_rotations
 from hmr.fit.priors import JointPrior, bounded_prior_cost, hinge_axis, joint_prior_cost
+from hmr.geometry import rotmat_to_rotvec, rotvec_to_rotmat
 
 HANDS = ("left_hand_pose", "right_hand_pose")
 
@@ -50,8 +53,9 @@ class FitBody(torch.nn.Module):
         """(B,) prior cost; ``hands`` (B, 2) says which hands are observed (their fingers may move)."""
         raise NotImplementedError
 
-    def pose_from_landmarks(self, variables: dict[str, torch.Tensor], rest: torch.Tensor, observed: torch.Tensor,
-                            names: list[str]) -> dict[str, torch.Tensor]:
+    def pose_from_landmarks(
+        self, variables: dict[str, torch.Tensor], rest: torch.Tensor, observed: torch.Tensor, names: list[str]
+    ) -> dict[str, torch.Tensor]:
         """Variables with a starting pose read off metric landmarks (B, M, 3), body frame, named
         ``names``; ``rest``: (M, 3) the same keypoints at rest. Default: unchanged."""
         return variables
@@ -64,16 +68,12 @@ class FitBody(torch.nn.Module):
         """The body model's named parameters, ``global_rotmat`` (B, 3, 3) folded in."""
         raise NotImplementedError
 
-    def posed(self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor,
-              transl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def posed(
+        self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor, transl: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Camera-frame vertices (B, V, 3) and joints (B, J, 3) in the body model's joint order:
         ``body(**to_params(...))`` moved so that its keypoints sit where the fit put them."""
         raise NotImplementedError
-
-
-def _rotvec_chain(total: torch.Tensor, count: int) -> torch.Tensor:
-    """(B, 3) -> (B, count, 3): a rotation shared evenly by ``count`` bones of a chain."""
-    return (total / count)[:, None].expand(-1, count, -1)
 
 
 class AnnyFitBody(FitBody):
@@ -89,8 +89,21 @@ class AnnyFitBody(FitBody):
     #: up to its distance, so this prior is what sets depth: age 0.75 is an adult (anny's young
     #: adult anchor is 2/3) and height 0.38 makes that adult 1.70 m tall at neutral gender
     #: (1.77 m male, 1.64 m female); anny's default 0.5 would be 1.84 m.
-    PHENOTYPE_PRIOR = {"gender": (0.5, 0.5), "age": (0.75, 0.1), "muscle": (0.5, 0.3), "weight": (0.5, 0.25),
-                       "height": (0.38, 0.1), "proportions": (0.5, 0.3)}
+    PHENOTYPE_PRIOR = {
+        "gender": (0.5, 0.5),
+        "age": (0.75, 0.1),
+        "muscle": (0.5, 0.3),
+        "weight": (0.5, 0.25),
+        "height": (0.38, 0.1),
+        "proportions": (0.5, 0.3),
+    }
+
+    # buffers registered in __init__
+    spread: torch.Tensor
+    pheno_low: torch.Tensor
+    pheno_span: torch.Tensor
+    pheno_mean: torch.Tensor
+    pheno_sigma: torch.Tensor
 
     def __init__(self, body: AnnyBody) -> None:
         super().__init__()
@@ -104,8 +117,9 @@ class AnnyFitBody(FitBody):
         self.joints, self.joint_priors = self._free_joints(heads)
         body_bones = ANNY_BONE_GROUPS["body_pose"]
         # (bone index in body_pose, joint index, share count) for every bone a free joint drives
-        self._drives = [(body_bones.index(bone), j, len(bones)) for j, (_, bones) in enumerate(self.joints)
-                        for bone in bones]
+        self._drives = [
+            (body_bones.index(bone), j, len(bones)) for j, (_, bones) in enumerate(self.joints) for bone in bones
+        ]
         spread = torch.zeros((len(body_bones), len(self.joints)))
         for bone, j, count in self._drives:
             spread[bone, j] = 1.0 / count
@@ -130,22 +144,37 @@ class AnnyFitBody(FitBody):
 
         up = (0.0, 1.0, 0.0)
         joints: list[tuple[str, tuple[str, ...]]] = [
-            ("spine_lower", ("spine05", "spine04", "spine03")), ("spine_upper", ("spine02", "spine01")),
-            ("neck", ("neck01", "neck02", "neck03")), ("head", ("head",))]
-        priors = [JointPrior(up, 0.25, 0.35), JointPrior(up, 0.25, 0.35), JointPrior(up, 0.5, 0.4),
-                  JointPrior(up, 0.6, 0.5)]
+            ("spine_lower", ("spine05", "spine04", "spine03")),
+            ("spine_upper", ("spine02", "spine01")),
+            ("neck", ("neck01", "neck02", "neck03")),
+            ("head", ("head",)),
+        ]
+        priors = [
+            JointPrior(up, 0.25, 0.35),
+            JointPrior(up, 0.25, 0.35),
+            JointPrior(up, 0.5, 0.4),
+            JointPrior(up, 0.6, 0.5),
+        ]
         lateral = torch.tensor([1.0, 0.0, 0.0])
         for s in ("L", "R"):
-            elbow_axis, elbow_rest = hinge_axis(head(f"lowerarm01.{s}") - head(f"upperarm01.{s}"),
-                                                head(f"wrist.{s}") - head(f"lowerarm01.{s}"), lateral)
-            knee_axis, knee_rest = hinge_axis(head(f"lowerleg01.{s}") - head(f"upperleg01.{s}"),
-                                              head(f"foot.{s}") - head(f"lowerleg01.{s}"), lateral)
+            elbow_axis, elbow_rest = hinge_axis(
+                head(f"lowerarm01.{s}") - head(f"upperarm01.{s}"), head(f"wrist.{s}") - head(f"lowerarm01.{s}"), lateral
+            )
+            knee_axis, knee_rest = hinge_axis(
+                head(f"lowerleg01.{s}") - head(f"upperleg01.{s}"), head(f"foot.{s}") - head(f"lowerleg01.{s}"), lateral
+            )
             if knee_axis[0] < 0:  # a knee folds the shin backwards: positive about +x
                 knee_axis = tuple(-a for a in knee_axis)
-            joints += [(f"clavicle.{s}", (f"clavicle.{s}",)), (f"shoulder.{s}", (f"upperarm01.{s}",)),
-                       (f"elbow.{s}", (f"lowerarm01.{s}",)), (f"forearm.{s}", (f"lowerarm02.{s}",)),
-                       (f"wrist.{s}", (f"wrist.{s}",)), (f"hip.{s}", (f"upperleg01.{s}",)),
-                       (f"knee.{s}", (f"lowerleg01.{s}",)), (f"ankle.{s}", (f"foot.{s}",))]
+            joints += [
+                (f"clavicle.{s}", (f"clavicle.{s}",)),
+                (f"shoulder.{s}", (f"upperarm01.{s}",)),
+                (f"elbow.{s}", (f"lowerarm01.{s}",)),
+                (f"forearm.{s}", (f"lowerarm02.{s}",)),
+                (f"wrist.{s}", (f"wrist.{s}",)),
+                (f"hip.{s}", (f"upperleg01.{s}",)),
+                (f"knee.{s}", (f"lowerleg01.{s}",)),
+                (f"ankle.{s}", (f"foot.{s}",)),
+            ]
             priors += [
                 JointPrior(direction(f"clavicle.{s}", f"shoulder01.{s}"), 0.15, 0.2),
                 JointPrior(direction(f"upperarm01.{s}", f"lowerarm01.{s}"), 0.7, 1.4),
@@ -181,12 +210,12 @@ class AnnyFitBody(FitBody):
         eyes = torch.zeros((batch, len(ANNY_BONE_GROUPS["eye_pose"]), 3), dtype=dtype)
         pheno = self.pheno_mean.expand(batch, -1).clone()
         if params is not None:
-            base = roma.rotmat_to_rotvec(self.fast.rotmats_from_params({"body_pose": params["body_pose"]})["body_pose"])
+            base = rotmat_to_rotvec(self.fast.rotmats_from_params({"body_pose": params["body_pose"]})["body_pose"])
             # the free joints take over the bones they drive: the chain's summed rotation
             for bone, j, _ in self._drives:
                 joints[:, j] += base[:, bone]
                 base[:, bone] = 0.0
-            given = {g: roma.rotmat_to_rotvec(m) for g, m in self.fast.rotmats_from_params(params).items()}
+            given = {g: rotmat_to_rotvec(m) for g, m in self.fast.rotmats_from_params(params).items()}
             for i, g in enumerate(HANDS):
                 hands[:, i] = given.get(g, hands[:, i])
             toes = given.get("toe_pose", toes)
@@ -198,15 +227,25 @@ class AnnyFitBody(FitBody):
     def pose_keys(self, hands: bool) -> list[str]:
         return ["joints", "hands"] if hands else ["joints"]
 
-    def pose_from_landmarks(self, variables: dict[str, torch.Tensor], rest: torch.Tensor, observed: torch.Tensor,
-                            names: list[str]) -> dict[str, torch.Tensor]:
+    def pose_from_landmarks(
+        self, variables: dict[str, torch.Tensor], rest: torch.Tensor, observed: torch.Tensor, names: list[str]
+    ) -> dict[str, torch.Tensor]:
         joint_names = [name for name, _ in self.joints]
         limbs, axes = [], []
         for side, s in (("left", "L"), ("right", "R")):
-            for a, b, c, ball, hinge in (("shoulder", "elbow", "wrist", "shoulder", "elbow"),
-                                         ("hip", "knee", "ankle", "hip", "knee")):
-                limbs.append(Limb(names.index(f"{side}_{a}"), names.index(f"{side}_{b}"), names.index(f"{side}_{c}"),
-                                  joint_names.index(f"{ball}.{s}"), joint_names.index(f"{hinge}.{s}")))
+            for a, b, c, ball, hinge in (
+                ("shoulder", "elbow", "wrist", "shoulder", "elbow"),
+                ("hip", "knee", "ankle", "hip", "knee"),
+            ):
+                limbs.append(
+                    Limb(
+                        names.index(f"{side}_{a}"),
+                        names.index(f"{side}_{b}"),
+                        names.index(f"{side}_{c}"),
+                        joint_names.index(f"{ball}.{s}"),
+                        joint_names.index(f"{hinge}.{s}"),
+                    )
+                )
                 axes.append(self.joint_priors[limbs[-1].hinge_joint].axis)
         joints = limb_rotations(rest, observed, rest.new_tensor(axes), limbs, len(self.joints))
         return {**variables, "joints": variables["joints"] + joints}
@@ -224,16 +263,19 @@ class AnnyFitBody(FitBody):
         return torch.cat([keypoints, heads], 1)
 
     def _rotmats(self, variables: dict[str, torch.Tensor], hands: bool) -> dict[str, torch.Tensor]:
-        rotmats = {"body_pose": roma.rotvec_to_rotmat(self.body_rotvecs(variables)),
-                   "toe_pose": roma.rotvec_to_rotmat(variables["toes"])}
+        rotmats = {
+            "body_pose": rotvec_to_rotmat(self.body_rotvecs(variables)),
+            "toe_pose": rotvec_to_rotmat(variables["toes"]),
+        }
         if hands:
             for i, g in enumerate(HANDS):
-                rotmats[g] = roma.rotvec_to_rotmat(variables["hands"][:, i])
+                rotmats[g] = rotvec_to_rotmat(variables["hands"][:, i])
         return rotmats
 
     @torch.no_grad()
-    def posed(self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor,
-              transl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def posed(
+        self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor, transl: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         rotmats = self._rotmats(variables, hands=True)
         phenotypes = self.phenotypes(variables)
         keypoints, heads = self.fast(rotmats, phenotypes)
@@ -253,7 +295,7 @@ class AnnyFitBody(FitBody):
         return bounded_prior_cost(self.phenotypes(variables), self.pheno_mean, self.pheno_sigma)
 
     def to_params(self, variables: dict[str, torch.Tensor], global_rotmat: torch.Tensor) -> dict[str, torch.Tensor]:
-        params = {"global_orient": roma.rotmat_to_rotvec(global_rotmat), "body_pose": self.body_rotvecs(variables)}
+        params = {"global_orient": rotmat_to_rotvec(global_rotmat), "body_pose": self.body_rotvecs(variables)}
         for i, g in enumerate(HANDS):
             params[g] = variables["hands"][:, i].clone()
         params["toe_pose"] = variables["toes"].clone()
@@ -277,8 +319,11 @@ class GenericFitBody(FitBody):
         super().__init__()
         self.body = body
         self.keypoint_names = list(body.joint_names)
-        self.pose_names = [n for n, s in body.param_specs.items() if s.kind in ("rotvec", "angle")
-                           and n not in ("global_orient", "jaw_pose")]
+        self.pose_names = [
+            n
+            for n, s in body.param_specs.items()
+            if s.kind in ("rotvec", "angle") and n not in ("global_orient", "jaw_pose")
+        ]
         self.shape_keys = [n for n, s in body.param_specs.items() if s.kind == "real" and n != "expression"]
         self.is_skel = body.name == "skel"
 
@@ -292,7 +337,7 @@ class GenericFitBody(FitBody):
                 continue
             value = source.get(name, neutral[name])
             if spec.kind == "rotvec" and value.shape[-2:] == (3, 3):
-                value = roma.rotmat_to_rotvec(value)
+                value = rotmat_to_rotvec(value)
             variables[name] = value.reshape(batch, *spec.shape).float().clone()
         if self.is_skel:
             variables["poses"][:, :3] = 0.0  # pelvis = global, held by the fitter
@@ -315,33 +360,33 @@ class GenericFitBody(FitBody):
         return self.body(**self._forward_params(variables, hands)).joints.float()
 
     def prior(self, variables: dict[str, torch.Tensor], hands: torch.Tensor) -> torch.Tensor:
-        cost = 0.0
+        cost: torch.Tensor | float = 0.0
         for name in self.pose_names:
             value = variables[name].flatten(1)
             if name in HANDS:
                 cost = cost + hands[:, HANDS.index(name)] * (value / self.HAND_SIGMA).square().sum(1)
             else:
                 cost = cost + (value / self.POSE_SIGMA).square().sum(1)
-        return cost
+        return cast(torch.Tensor, cost)  # a tensor: every body model has pose parameters
 
     def shape_prior(self, variables: dict[str, torch.Tensor]) -> torch.Tensor:
-        return sum(variables[n].flatten(1).square().sum(1) for n in self.shape_keys)
+        # a tensor: every body model has shape coefficients (sum() of nothing would be 0)
+        return cast(torch.Tensor, sum(variables[n].flatten(1).square().sum(1) for n in self.shape_keys))
 
     def to_params(self, variables: dict[str, torch.Tensor], global_rotmat: torch.Tensor) -> dict[str, torch.Tensor]:
         params = {n: v.detach().clone() for n, v in variables.items()}
         if self.is_skel:
-            from hmr.body.skel_dofs import BALL_JOINT_DOFS, ball_rotmats_to_dofs
-
             ball = torch.eye(3, dtype=global_rotmat.dtype).repeat(global_rotmat.shape[0], len(BALL_JOINT_DOFS), 1, 1)
             ball[:, 0] = global_rotmat
             params["poses"][:, list(BALL_JOINT_DOFS[0])] = ball_rotmats_to_dofs(ball)[:, 0].to(params["poses"].dtype)
         else:
-            params["global_orient"] = roma.rotmat_to_rotvec(global_rotmat)
+            params["global_orient"] = rotmat_to_rotvec(global_rotmat)
         return params
 
     @torch.no_grad()
-    def posed(self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor,
-              transl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def posed(
+        self, variables: dict[str, torch.Tensor], rotmat: torch.Tensor, transl: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.body(**self.to_params(variables, rotmat))
         fitted = self.keypoints(variables, hands=True) @ rotmat.transpose(1, 2) + transl[:, None]
         # the model turns about its own root, the fit about the origin: the two differ by a shift

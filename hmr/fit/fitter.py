@@ -15,12 +15,14 @@ Per person, in the camera of the image (OpenCV axes, metres):
 Everything runs on one CPU thread: the problem is a few hundred small tensors, where thread
 hand-offs cost more than they bring, and one thread keeps results bit-reproducible.
 """
+
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 import roma
 import torch
@@ -29,6 +31,10 @@ from hmr.fit.fit_bodies import FitBody
 from hmr.fit.lbfgs import minimize
 from hmr.fit.mapping import KeypointMapping
 from hmr.fit.observations import FitObservations
+from hmr.geometry import rotvec_to_rotmat
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -102,8 +108,9 @@ class Fitter:
         self._hand_dst = torch.as_tensor(mapping.hand_dst)
 
     # -- start ---------------------------------------------------------------------------
-    def initial_state(self, obs: FitObservations, K: torch.Tensor, variables: dict[str, torch.Tensor],
-                      limbs: bool = True) -> FitState:
+    def initial_state(
+        self, obs: FitObservations, K: torch.Tensor, variables: dict[str, torch.Tensor], limbs: bool = True
+    ) -> FitState:
         """Rotation by Kabsch on torso and head, translation by linear least squares, and (with
         ``limbs``) arms and legs bent as the metric landmarks show."""
         with torch.no_grad():
@@ -111,8 +118,9 @@ class Fitter:
             model_rel = model - model[:, self._hips].mean(1, keepdim=True)
             world = obs.world_m
             weights = obs.world_confidence[:, self._align]
-            rotmat, _ = roma.rigid_points_registration(model_rel[:, self._align], world[:, self._align],
-                                                       weights=weights)
+            rotmat, _ = roma.rigid_points_registration(
+                model_rel[:, self._align], world[:, self._align], weights=weights
+            )
             size_model = self._torso_length(model_rel)
             size_world = self._torso_length(world)
             shape_cam = world * (size_model / size_world.clamp_min(1e-3))[:, None, None]
@@ -120,8 +128,9 @@ class Fitter:
             transl = hips_cam - (rotmat @ model[:, self._hips].mean(1)[..., None])[..., 0]
             if limbs:
                 world_body = world @ rotmat  # R^T w, row vectors
-                variables = self.fit_body.pose_from_landmarks(variables, model_rel[0], world_body,
-                                                              list(self.mapping.names))
+                variables = self.fit_body.pose_from_landmarks(
+                    variables, model_rel[0], world_body, list(self.mapping.names)
+                )
         return FitState(rotmat, transl, variables)
 
     def _torso_length(self, points: torch.Tensor) -> torch.Tensor:
@@ -151,10 +160,18 @@ class Fitter:
         return t
 
     # -- objective -----------------------------------------------------------------------
-    def _costs(self, state: FitState, delta: torch.Tensor, obs: FitObservations, K: torch.Tensor,
-               hands: bool, anchor: FitState | None, weight_3d: float) -> torch.Tensor:
+    def _costs(
+        self,
+        state: FitState,
+        delta: torch.Tensor,
+        obs: FitObservations,
+        K: torch.Tensor,
+        hands: bool,
+        anchor: FitState | None,
+        weight_3d: float,
+    ) -> torch.Tensor:
         s = self.settings
-        rotmat = state.rotmat @ roma.rotvec_to_rotmat(delta)
+        rotmat = state.rotmat @ rotvec_to_rotmat(delta)
         keypoints = self.fit_body.keypoints(state.variables, hands) @ rotmat.transpose(1, 2) + state.transl[:, None]
         body = keypoints[:, self._dst]
         err_px = (project(body, K) - obs.keypoints_px).norm(dim=-1)
@@ -170,8 +187,9 @@ class Fitter:
         cost_3d = (wc * cauchy(r3d)).sum(1) / wc.sum(1).clamp_min(1e-6)
 
         total = cost_2d + weight_3d * cost_3d
-        total = total + s.weight_pose * self.fit_body.prior(state.variables, obs.hands_valid if hands else
-                                                            torch.zeros_like(obs.hands_valid))
+        total = total + s.weight_pose * self.fit_body.prior(
+            state.variables, obs.hands_valid if hands else torch.zeros_like(obs.hands_valid)
+        )
         total = total + s.weight_shape * self.fit_body.shape_prior(state.variables)
         if hands and obs.hands_px.shape[2]:
             hand_px = project(keypoints[:, self._hand_dst.flatten()], K).reshape(obs.hands_px.shape)
@@ -187,8 +205,17 @@ class Fitter:
     def _robust_2d(self, r: torch.Tensor) -> torch.Tensor:
         return pseudo_huber(r) if self.settings.loss_2d == "huber" else cauchy(r)
 
-    def _run_stage(self, state: FitState, obs: FitObservations, K: torch.Tensor, free: list[str], hands: bool,
-                   iterations: int, anchor: FitState | None, weight_3d: float) -> FitState:
+    def _run_stage(
+        self,
+        state: FitState,
+        obs: FitObservations,
+        K: torch.Tensor,
+        free: list[str],
+        hands: bool,
+        iterations: int,
+        anchor: FitState | None,
+        weight_3d: float,
+    ) -> FitState:
         if iterations <= 0:
             return state
         batch = obs.batch_size
@@ -210,20 +237,30 @@ class Fitter:
 
         x = minimize(costs, x0, iterations)
         delta, fitted = unpack(x)
-        rotmat = state.rotmat @ roma.rotvec_to_rotmat(delta)
+        rotmat = state.rotmat @ rotvec_to_rotmat(delta)
         return FitState(rotmat, fitted.transl, {k: v.detach() for k, v in fitted.variables.items()})
 
-    def fit(self, obs: FitObservations, K: torch.Tensor, variables: dict[str, torch.Tensor],
-            start: FitState | None = None, anchored: bool = False) -> FitState:
+    def fit(
+        self,
+        obs: FitObservations,
+        K: torch.Tensor | np.ndarray,
+        variables: dict[str, torch.Tensor],
+        start: FitState | None = None,
+        anchored: bool = False,
+    ) -> FitState:
         """Fit B people. ``variables``: the fit body's starting variables; ``start``: a starting
         rotation and translation (default: :meth:`initial_state`); ``anchored``: keep depth and
         shape near ``start`` (refining a network prediction)."""
         K = torch.as_tensor(K, dtype=torch.float32)
         with single_thread():
-            state = FitState(start.rotmat, start.transl, variables) if start is not None else \
-                self.initial_state(obs, K, variables)
-            state = FitState(state.rotmat.float(), state.transl.float(),
-                             {k: v.float() for k, v in state.variables.items()})
+            state = (
+                FitState(start.rotmat, start.transl, variables)
+                if start is not None
+                else self.initial_state(obs, K, variables)
+            )
+            state = FitState(
+                state.rotmat.float(), state.transl.float(), {k: v.float() for k, v in state.variables.items()}
+            )
             anchor = state if anchored else None
             hands = bool(obs.hands_valid.any())
             pose_free = self.fit_body.pose_keys(hands)

@@ -6,6 +6,7 @@ here used within one image), which centres and sizes the crop on the body. Regio
 converge onto a person already found are dropped, which also removes the duplicates and strays
 that tiled detection produces. Hands and face run on regions derived from the pose landmarks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,17 +26,63 @@ from hmr.fit.mp_graphs import (
 
 #: BlazePose's 33 landmarks, in model order
 BLAZEPOSE_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
-    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
-    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
 )
 #: MediaPipe's 21 hand landmarks, in model order
 HAND_NAMES = (
-    "wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_mcp", "index_pip", "index_dip", "index_tip",
-    "middle_mcp", "middle_pip", "middle_dip", "middle_tip", "ring_mcp", "ring_pip", "ring_dip", "ring_tip",
-    "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
+    "wrist",
+    "thumb_cmc",
+    "thumb_mcp",
+    "thumb_ip",
+    "thumb_tip",
+    "index_mcp",
+    "index_pip",
+    "index_dip",
+    "index_tip",
+    "middle_mcp",
+    "middle_pip",
+    "middle_dip",
+    "middle_tip",
+    "ring_mcp",
+    "ring_pip",
+    "ring_dip",
+    "ring_tip",
+    "pinky_mcp",
+    "pinky_pip",
+    "pinky_dip",
+    "pinky_tip",
 )
 _FACE = slice(0, 11)
 _SHOULDERS, _HIPS = [11, 12], [23, 24]
@@ -76,8 +123,13 @@ def roi_for_seed(seed: PersonSeed, width: int, height: int) -> Any:
     from mediapipe.framework.formats import rect_pb2
 
     side = 2.0 * seed.radius_px * 1.25
-    return rect_pb2.NormalizedRect(x_center=seed.center_px[0] / width, y_center=seed.center_px[1] / height,
-                                   width=side / width, height=side / height, rotation=seed.angle_rad)
+    return rect_pb2.NormalizedRect(
+        x_center=seed.center_px[0] / width,
+        y_center=seed.center_px[1] / height,
+        width=side / width,
+        height=side / height,
+        rotation=seed.angle_rad,
+    )
 
 
 def _landmarks_px(landmark_list: Any, width: int, height: int) -> np.ndarray:
@@ -105,8 +157,16 @@ class KeypointDetector:
         levels: tile levels of the detector.
     """
 
-    def __init__(self, hands: bool = True, face: bool = False, score_threshold: float = 0.4,
-                 min_height_px: float = 40.0, min_keypoints: int = 8, max_drift: float = 0.2, levels: int = 2) -> None:
+    def __init__(
+        self,
+        hands: bool = True,
+        face: bool = False,
+        score_threshold: float = 0.4,
+        min_height_px: float = 40.0,
+        min_keypoints: int = 8,
+        max_drift: float = 0.2,
+        levels: int = 2,
+    ) -> None:
         self.detector = PersonDetector(score_threshold=score_threshold, levels=levels)
         self.min_height_px = min_height_px
         self.min_keypoints = min_keypoints
@@ -141,8 +201,9 @@ class KeypointDetector:
         vis = np.array([lm.visibility * lm.presence for lm in out.landmarks.landmark])
         inside = (kp[:, 0] >= 0) & (kp[:, 0] < width) & (kp[:, 1] >= 0) & (kp[:, 1] < height)
         world = np.array([(lm.x, lm.y, lm.z) for lm in out.world_landmarks.landmark], np.float64)
-        person = PersonKeypoints(score=seed.score, keypoints_px=kp, confidence=np.clip(vis, 0, 1) * inside,
-                                 world_m=world)
+        person = PersonKeypoints(
+            score=seed.score, keypoints_px=kp, confidence=np.clip(vis, 0, 1) * inside, world_m=world
+        )
         return person, out.landmarks, refined
 
     def _add_hands(self, image_rgb: np.ndarray, person: PersonKeypoints, landmarks: Any) -> None:

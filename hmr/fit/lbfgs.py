@@ -5,9 +5,10 @@ every person mix, so one person's result would change with who else is in the ph
 row of ``x`` (one person) gets its own two-loop recursion and its own backtracking (Armijo) line
 search, while every evaluation still runs the whole batch through the model at once.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -22,8 +23,15 @@ def _value_and_grad(f: Objective, x: torch.Tensor) -> tuple[torch.Tensor, torch.
     return values.detach(), grad
 
 
-def minimize(f: Objective, x0: torch.Tensor, iterations: int, history: int = 10, first_step: float = 0.05,
-             max_backtracks: int = 8, armijo: float = 1e-4) -> torch.Tensor:
+def minimize(
+    f: Objective,
+    x0: torch.Tensor,
+    iterations: int,
+    history: int = 10,
+    first_step: float = 0.05,
+    max_backtracks: int = 8,
+    armijo: float = 1e-4,
+) -> torch.Tensor:
     """Minimize ``f`` row by row. f: (B, n) -> (B,) costs, rows independent; x0: (B, n).
 
     ``first_step`` bounds the largest coordinate change of a gradient step (the first one, and

@@ -8,12 +8,14 @@ upper segment onto the observed one, the hinge axis onto the observed fold axis)
 hinge angle is the change of the fold. A nearly straight limb has no plane; it gets the smallest
 rotation that points the upper segment the right way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import roma
 import torch
+
+from hmr.geometry import rotmat_to_rotvec, rotvec_to_rotmat
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,14 @@ def _angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.arccos(cos.clamp(-1.0, 1.0))
 
 
-def limb_rotations(rest: torch.Tensor, observed: torch.Tensor, hinge_axes: torch.Tensor, limbs: list[Limb],
-                   n_joints: int, min_fold: float = 0.25) -> torch.Tensor:
+def limb_rotations(
+    rest: torch.Tensor,
+    observed: torch.Tensor,
+    hinge_axes: torch.Tensor,
+    limbs: list[Limb],
+    n_joints: int,
+    min_fold: float = 0.25,
+) -> torch.Tensor:
     """Free-joint rotvecs (B, n_joints, 3) that bend each limb as observed; other joints stay 0.
 
     rest: (M, 3) keypoints of the rest pose; observed: (B, M, 3) in the same body frame (only
@@ -62,9 +70,9 @@ def limb_rotations(rest: torch.Tensor, observed: torch.Tensor, hinge_axes: torch
         target = _frame(upper, torch.where(planar[:, None], normal, axis.expand_as(normal)))
         source = _frame(upper0, axis)
         plane_rot = target @ source.transpose(-1, -2)
-        straight_rot = roma.rotvec_to_rotmat(_smallest_rotvec(upper0.expand_as(upper), upper))
+        straight_rot = rotvec_to_rotmat(_smallest_rotvec(upper0.expand_as(upper), upper))
         ball = torch.where(planar[:, None, None], plane_rot, straight_rot)
-        out[:, limb.ball_joint] = roma.rotmat_to_rotvec(ball)
+        out[:, limb.ball_joint] = rotmat_to_rotvec(ball)
         out[:, limb.hinge_joint] = (fold - fold0)[:, None] * (axis / axis.norm())
     return out
 

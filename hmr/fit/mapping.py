@@ -6,6 +6,7 @@ name it has. Only landmarks with a real counterpart are paired: BlazePose's inne
 corners, mouth and hand-edge points have none in anny's COCO regressor and are left out, and
 hips get a lower weight because BlazePose's hip points sit higher and wider than joint centres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,19 +42,46 @@ BODY_CORRESPONDENCES: dict[str, tuple[str, float, tuple[str, ...]]] = {
 
 #: MediaPipe hand landmark -> anny bone whose head it is (fingertips are vertex keypoints)
 _ANNY_HAND_BONES = {
-    "wrist": "wrist", "thumb_cmc": "finger1-1", "thumb_mcp": "finger1-2", "thumb_ip": "finger1-3",
-    "index_mcp": "finger2-1", "index_pip": "finger2-2", "index_dip": "finger2-3",
-    "middle_mcp": "finger3-1", "middle_pip": "finger3-2", "middle_dip": "finger3-3",
-    "ring_mcp": "finger4-1", "ring_pip": "finger4-2", "ring_dip": "finger4-3",
-    "pinky_mcp": "finger5-1", "pinky_pip": "finger5-2", "pinky_dip": "finger5-3",
+    "wrist": "wrist",
+    "thumb_cmc": "finger1-1",
+    "thumb_mcp": "finger1-2",
+    "thumb_ip": "finger1-3",
+    "index_mcp": "finger2-1",
+    "index_pip": "finger2-2",
+    "index_dip": "finger2-3",
+    "middle_mcp": "finger3-1",
+    "middle_pip": "finger3-2",
+    "middle_dip": "finger3-3",
+    "ring_mcp": "finger4-1",
+    "ring_pip": "finger4-2",
+    "ring_dip": "finger4-3",
+    "pinky_mcp": "finger5-1",
+    "pinky_pip": "finger5-2",
+    "pinky_dip": "finger5-3",
 }
 #: MediaPipe hand landmark -> SMPL-X joint name suffix (``left_`` / ``right_`` prepended)
 _SMPLX_HAND_JOINTS = {
-    "wrist": "wrist", "thumb_cmc": "thumb1", "thumb_mcp": "thumb2", "thumb_ip": "thumb3", "thumb_tip": "thumb",
-    "index_mcp": "index1", "index_pip": "index2", "index_dip": "index3", "index_tip": "index",
-    "middle_mcp": "middle1", "middle_pip": "middle2", "middle_dip": "middle3", "middle_tip": "middle",
-    "ring_mcp": "ring1", "ring_pip": "ring2", "ring_dip": "ring3", "ring_tip": "ring",
-    "pinky_mcp": "pinky1", "pinky_pip": "pinky2", "pinky_dip": "pinky3", "pinky_tip": "pinky",
+    "wrist": "wrist",
+    "thumb_cmc": "thumb1",
+    "thumb_mcp": "thumb2",
+    "thumb_ip": "thumb3",
+    "thumb_tip": "thumb",
+    "index_mcp": "index1",
+    "index_pip": "index2",
+    "index_dip": "index3",
+    "index_tip": "index",
+    "middle_mcp": "middle1",
+    "middle_pip": "middle2",
+    "middle_dip": "middle3",
+    "middle_tip": "middle",
+    "ring_mcp": "ring1",
+    "ring_pip": "ring2",
+    "ring_dip": "ring3",
+    "ring_tip": "ring",
+    "pinky_mcp": "pinky1",
+    "pinky_pip": "pinky2",
+    "pinky_dip": "pinky3",
+    "pinky_tip": "pinky",
 }
 
 
@@ -97,11 +125,18 @@ def build_mapping(keypoint_names: list[str]) -> KeypointMapping:
             weight.append(w)
     hand_src, hand_dst = [], []
     for i, landmark in enumerate(HAND_NAMES):
-        hits = [next((index[c] for c in hand_target_names(side, landmark) if c in index), None)
-                for side in ("left", "right")]
+        hits = [
+            next((index[c] for c in hand_target_names(side, landmark) if c in index), None)
+            for side in ("left", "right")
+        ]
         if None not in hits:
             hand_src.append(i)
             hand_dst.append(hits)
-    return KeypointMapping(tuple(names), np.asarray(src, np.int64), np.asarray(dst, np.int64),
-                           np.asarray(weight, np.float32), np.asarray(hand_src, np.int64),
-                           np.asarray(hand_dst, np.int64).reshape(-1, 2).T.copy())
+    return KeypointMapping(
+        tuple(names),
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        np.asarray(weight, np.float32),
+        np.asarray(hand_src, np.int64),
+        np.asarray(hand_dst, np.int64).reshape(-1, 2).T.copy(),
+    )

@@ -8,6 +8,7 @@ detection over image tiles with our own score threshold, landmarks on regions we
 
 mediapipe is imported only when a graph is built, so ``import hmr.fit`` stays light.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,10 @@ from hmr.errors import HmrError
 #: the only pose-landmark model the wheel bundles (0 "lite" and 2 "heavy" are downloads)
 MODEL_COMPLEXITY = 1
 
-INSTALL_HINT = ("pip install --no-deps mediapipe==0.10.14 && pip install absl-py attrs flatbuffers matplotlib "
-                "opencv-python-headless 'protobuf<5'")
+INSTALL_HINT = (
+    "pip install --no-deps mediapipe==0.10.14 && pip install absl-py attrs flatbuffers matplotlib "
+    "opencv-python-headless 'protobuf<5'"
+)
 
 DETECTION_GRAPH = """
 input_stream: "image"
@@ -85,16 +88,23 @@ def import_mediapipe() -> Any:
     try:
         import mediapipe
     except ImportError as exc:
-        raise HmrError(f"the keypoint pipeline needs mediapipe 0.10.14 ({exc}); "
-                       f"install it with: {INSTALL_HINT}") from exc
+        raise HmrError(
+            f"the keypoint pipeline needs mediapipe 0.10.14 ({exc}); install it with: {INSTALL_HINT}"
+        ) from exc
     if not hasattr(mediapipe, "solutions"):
-        raise HmrError(f"mediapipe {getattr(mediapipe, '__version__', '?')} has no bundled BlazePose models; "
-                       f"install the release that has them: {INSTALL_HINT}")
+        raise HmrError(
+            f"mediapipe {getattr(mediapipe, '__version__', '?')} has no bundled BlazePose models; "
+            f"install the release that has them: {INSTALL_HINT}"
+        )
     return mediapipe
 
 
-def build_graph(text: str, side_inputs: dict[str, Any] | None = None, roi_input: str | None = None,
-                detection_score: float | None = None) -> Any:
+def build_graph(
+    text: str,
+    side_inputs: dict[str, Any] | None = None,
+    roi_input: str | None = None,
+    detection_score: float | None = None,
+) -> Any:
     """A started ``SolutionBase`` running the graph ``text``.
 
     ``roi_input`` names an input stream that takes a proto (a ``NormalizedRect`` or a landmark

@@ -4,6 +4,7 @@ BlazePose's metric landmarks live in the frame of the crop they were predicted o
 along the ray through the person rather than along the optical axis; they are turned onto that
 ray here so that the 3D term compares like with like for people off the image centre.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,5 +81,13 @@ def build_observations(people: list[PersonKeypoints], mapping: KeypointMapping, 
         return torch.as_tensor(np.stack(rows) if rows else np.zeros((0, *shape)), dtype=torch.float32)
 
     m = len(mapping.body_src)
-    return FitObservations(stack(kp, (m, 2)), stack(conf, (m,)), stack(world, (m, 3)), stack(wconf, (m,)),
-                           stack(scale, ()), stack(hands, (2, n_hand, 2)), stack(valid, (2,)), stack(palms, (2,)))
+    return FitObservations(
+        stack(kp, (m, 2)),
+        stack(conf, (m,)),
+        stack(world, (m, 3)),
+        stack(wconf, (m,)),
+        stack(scale, ()),
+        stack(hands, (2, n_hand, 2)),
+        stack(valid, (2,)),
+        stack(palms, (2,)),
+    )

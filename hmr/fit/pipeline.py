@@ -5,24 +5,27 @@ body (Anny by default; SMPL-X, SMPL or SKEL when their files are there) in the c
 the image. ``FitPipeline.refine`` starts from a network's prediction instead and improves its 2D
 alignment while keeping its depth and shape close.
 """
+
 from __future__ import annotations
 
 import os
 import time
 
 import numpy as np
-import roma
 import torch
 
 from hmr.body import load_body_model
 from hmr.body.base import BodyModel
+from hmr.body.skel_dofs import ball_dofs_to_rotmats
+from hmr.camera import check_intrinsics
 from hmr.errors import HmrError
 from hmr.fit.fit_bodies import FitBody, make_fit_body
 from hmr.fit.fitter import FitSettings, FitState, Fitter, project, single_thread
 from hmr.fit.keypoints import KeypointDetector, PersonKeypoints
 from hmr.fit.mapping import build_mapping
 from hmr.fit.observations import build_observations, person_scale_px
-from hmr.infer.result import ImageResult, Person, PersonShapes, person_shapes
+from hmr.geometry import rotmat_to_rotvec, rotvec_to_rotmat
+from hmr.result import ImageResult, Person, PersonShapes, person_shapes
 
 NO_PERSON = "no person found: the keypoint detector saw nobody at least {min_px:.0f} px tall"
 
@@ -39,8 +42,15 @@ class FitPipeline:
         detector_kw: passed to :class:`~hmr.fit.keypoints.KeypointDetector`.
     """
 
-    def __init__(self, body_model: str = "anny", models_dir: str | os.PathLike | None = None, device: str = "cpu",
-                 hands: bool = True, settings: FitSettings | None = None, **detector_kw) -> None:
+    def __init__(
+        self,
+        body_model: str = "anny",
+        models_dir: str | os.PathLike | None = None,
+        device: str = "cpu",
+        hands: bool = True,
+        settings: FitSettings | None = None,
+        **detector_kw,
+    ) -> None:
         if torch.device(device).type != "cpu":
             raise HmrError(f"the keypoint-fitting pipeline runs on the CPU only (got device={device!r}); drop --device")
         self.body: BodyModel = load_body_model(body_model, models_dir=models_dir)
@@ -58,8 +68,11 @@ class FitPipeline:
         self._shared_body = torch.tensor([b for _, b in shared])
         # BlazePose landmark -> body-model joint, to pair a network's people with detected ones
         fit_names = self.fit_body.keypoint_names
-        self._landmark_joints = [(int(s), joint_index[fit_names[d]]) for s, d in
-                                 zip(self.mapping.body_src, self.mapping.body_dst) if fit_names[d] in joint_index]
+        self._landmark_joints = [
+            (int(s), joint_index[fit_names[d]])
+            for s, d in zip(self.mapping.body_src, self.mapping.body_dst)
+            if fit_names[d] in joint_index
+        ]
 
     @property
     def detector(self) -> KeypointDetector:
@@ -85,12 +98,13 @@ class FitPipeline:
 
     def predict_with_keypoints(self, image_rgb: np.ndarray, K: np.ndarray) -> tuple[ImageResult, list[PersonKeypoints]]:
         """:meth:`predict`, plus the detections the persons were fitted to (same order)."""
-        K = _check_K(K)
+        K = check_intrinsics(K)
         people = self.detect(image_rgb)
         return self.fit_people(people, K, image_rgb.shape[1::-1]), people
 
-    def reprojection_errors(self, result: ImageResult, people: list[PersonKeypoints],
-                            min_confidence: float = 0.5) -> np.ndarray:
+    def reprojection_errors(
+        self, result: ImageResult, people: list[PersonKeypoints], min_confidence: float = 0.5
+    ) -> np.ndarray:
         """(P,) mean distance from each fitted body's keypoints to the detected ones it was
         fitted to, as a fraction of the detected person's box height (confident points only)."""
         landmarks = np.array([s for s, _ in self._landmark_joints])
@@ -120,23 +134,31 @@ class FitPipeline:
     def refine(self, image_rgb: np.ndarray, K: np.ndarray, initial: ImageResult) -> ImageResult:
         """Improve the 2D alignment of ``initial`` (a network's result for this image, same body
         model); people the detector does not see again are returned unchanged."""
-        K = _check_K(K)
+        K = check_intrinsics(K)
         if initial.body_model != self.body.name:
-            raise HmrError(f"cannot refine a {initial.body_model} result with the {self.body.name} fitter; "
-                           f"use --body-model {initial.body_model}")
+            raise HmrError(
+                f"cannot refine a {initial.body_model} result with the {self.body.name} fitter; "
+                f"use --body-model {initial.body_model}"
+            )
         if not initial.persons:
             return initial
         people = self.detect(image_rgb)
         pairs = _match(initial.persons, people, self._landmark_joints)
         if not pairs:
-            return self._result(list(initial.persons), K, initial.image_size,
-                                "refinement skipped: the keypoint detector found none of the predicted people")
+            return self._result(
+                list(initial.persons),
+                K,
+                initial.image_size,
+                "refinement skipped: the keypoint detector found none of the predicted people",
+            )
         start = time.perf_counter()
         chosen = [initial.persons[i] for i, _ in pairs]
         with single_thread():
             obs = build_observations([people[j] for _, j in pairs], self.mapping, K)
-            params = {name: torch.as_tensor(np.stack([p.params[name] for p in chosen]), dtype=torch.float32)
-                      for name in chosen[0].params}
+            params = {
+                name: torch.as_tensor(np.stack([p.params[name] for p in chosen]), dtype=torch.float32)
+                for name in chosen[0].params
+            }
             variables = self.fit_body.init_variables(len(chosen), params)
             start_state = self._start_from(params, variables, chosen)
             state = self.fitter.fit(obs, K, variables, start=start_state, anchored=True)
@@ -149,14 +171,13 @@ class FitPipeline:
         return self._result(persons, K, initial.image_size)
 
     # -- helpers -------------------------------------------------------------------------
-    def _start_from(self, params: dict[str, torch.Tensor], variables: dict[str, torch.Tensor],
-                    persons: list[Person]) -> FitState:
+    def _start_from(
+        self, params: dict[str, torch.Tensor], variables: dict[str, torch.Tensor], persons: list[Person]
+    ) -> FitState:
         """Rotation and translation that reproduce the network's bodies with the fit variables."""
         if "global_orient" in params:
-            rotmat = roma.rotvec_to_rotmat(params["global_orient"].reshape(-1, 3))
+            rotmat = rotvec_to_rotmat(params["global_orient"].reshape(-1, 3))
         else:  # SKEL: the global rotation is the pelvis ball joint
-            from hmr.body.skel_dofs import ball_dofs_to_rotmats
-
             rotmat = ball_dofs_to_rotmats(params["poses"])[:, 0]
         with torch.no_grad():
             keypoints = self.fit_body.keypoints(variables, hands=False) @ rotmat.transpose(1, 2)
@@ -173,20 +194,28 @@ class FitPipeline:
         for b, score in enumerate(scores):
             named = {k: v[b].detach().cpu().numpy().astype(np.float32) for k, v in params.items()}
             head, pelvis = joints[b, self.body.head_joint], joints[b, self.body.pelvis_joint]
-            persons.append(Person(
-                score=float(score), loc=joints_2d[b, self.body.head_joint].astype(np.float32),
-                transl=head.astype(np.float32), transl_pelvis=pelvis.astype(np.float32),
-                rotvec=self._rotvecs(named, state.rotmat[b]), betas=self._betas(named),
-                expression=named.get("expression", np.zeros(0, np.float32)).reshape(-1),
-                vertices=vertices[b].astype(np.float32), joints_3d=joints[b].astype(np.float32),
-                joints_2d=joints_2d[b].astype(np.float32), params=named))
+            persons.append(
+                Person(
+                    score=float(score),
+                    loc=joints_2d[b, self.body.head_joint].astype(np.float32),
+                    transl=head.astype(np.float32),
+                    transl_pelvis=pelvis.astype(np.float32),
+                    rotvec=self._rotvecs(named, state.rotmat[b]),
+                    betas=self._betas(named),
+                    expression=named.get("expression", np.zeros(0, np.float32)).reshape(-1),
+                    vertices=vertices[b].astype(np.float32),
+                    joints_3d=joints[b].astype(np.float32),
+                    joints_2d=joints_2d[b].astype(np.float32),
+                    params=named,
+                )
+            )
         return persons
 
     def _rotvecs(self, named: dict[str, np.ndarray], rotmat: torch.Tensor) -> np.ndarray:
         """(J, 3) every axis-angle block of the body model, global first (SKEL: the global only)."""
         blocks = [named[n].reshape(-1, 3) for n, s in self.body.param_specs.items() if s.kind == "rotvec"]
         if not blocks:
-            blocks = [roma.rotmat_to_rotvec(rotmat).numpy().reshape(1, 3)]
+            blocks = [rotmat_to_rotvec(rotmat).numpy().reshape(1, 3)]
         return np.concatenate(blocks).astype(np.float32)
 
     def _betas(self, named: dict[str, np.ndarray]) -> np.ndarray:
@@ -199,12 +228,20 @@ class FitPipeline:
         """Anny's phenotype names (its ``betas``); empty for models with a ``betas`` vector."""
         return [n for n, s in self.body.param_specs.items() if s.kind == "bounded"]
 
-    def _result(self, persons: list[Person], K: np.ndarray, image_size: tuple[int, int],
-                message: str = "") -> ImageResult:
+    def _result(
+        self, persons: list[Person], K: np.ndarray, image_size: tuple[int, int], message: str = ""
+    ) -> ImageResult:
         size = (int(image_size[0]), int(image_size[1]))
-        return ImageResult(persons=persons, K=np.asarray(K, np.float64), image_size=size,
-                           body_model=self.body.name, faces=self.body.faces, shape_names=self._shape_names(),
-                           message=message, person_shapes=self._person_shapes())
+        return ImageResult(
+            persons=persons,
+            K=np.asarray(K, np.float64),
+            image_size=size,
+            body_model=self.body.name,
+            faces=self.body.faces,
+            shape_names=self._shape_names(),
+            message=message,
+            person_shapes=self._person_shapes(),
+        )
 
     def _person_shapes(self) -> PersonShapes:
         """Output shapes of a fitted person, from the neutral body placed 3 m ahead (computed once)."""
@@ -222,15 +259,9 @@ def _check_image(image_rgb: np.ndarray) -> np.ndarray:
     return image
 
 
-def _check_K(K: np.ndarray) -> np.ndarray:
-    K = np.asarray(K, np.float64)
-    if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise HmrError(f"K must be a finite (3, 3) pinhole matrix with positive focal lengths, got {K.tolist()}")
-    return K
-
-
-def _match(persons: list[Person], people: list[PersonKeypoints], pairs: list[tuple[int, int]],
-           max_dist: float = 0.25) -> list[tuple[int, int]]:
+def _match(
+    persons: list[Person], people: list[PersonKeypoints], pairs: list[tuple[int, int]], max_dist: float = 0.25
+) -> list[tuple[int, int]]:
     """Greedy (network person, detected person) pairs whose 2D keypoints agree within ``max_dist``
     of the detected person's size. ``pairs``: (BlazePose landmark, body-model joint) indices."""
     costs = []

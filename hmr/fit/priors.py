@@ -6,6 +6,7 @@ axes directly. Every free rotation has a quadratic prior split into a twist part
 and a swing part, with its own scale in radians; knees and elbows are hinges: a range on the
 flexion angle and a tight prior on the other two components.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ class JointPrior:
     ``swing_sigma``.
     """
 
-    axis: tuple[float, float, float]
+    axis: tuple[float, ...]  # 3 components
     twist_sigma: float
     swing_sigma: float
     limits: tuple[float, float] | None = None

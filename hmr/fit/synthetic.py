@@ -5,24 +5,39 @@ BlazePose landmarks, confidences, metric landmarks in the crop's frame at an ave
 so the whole path from detector output to fitted body is exercised. Used by the tests and by
 ``benchmarks/bench_fit.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import roma
 import torch
 
+from hmr.camera import intrinsics_from_fov
 from hmr.fit.fit_bodies import AnnyFitBody
 from hmr.fit.keypoints import PersonKeypoints
 from hmr.fit.mapping import KeypointMapping
 from hmr.fit.observations import ray_rotation
-from hmr.geometry import intrinsics_from_fov
+from hmr.geometry import rotvec_to_rotmat
 
 #: body joints the accuracy is measured on (anny bone heads)
-EVAL_BONES = ("upperleg01.L", "upperleg01.R", "lowerleg01.L", "lowerleg01.R", "foot.L", "foot.R",
-              "upperarm01.L", "upperarm01.R", "lowerarm01.L", "lowerarm01.R", "wrist.L", "wrist.R",
-              "spine03", "neck01", "head")
+EVAL_BONES = (
+    "upperleg01.L",
+    "upperleg01.R",
+    "lowerleg01.L",
+    "lowerleg01.R",
+    "foot.L",
+    "foot.R",
+    "upperarm01.L",
+    "upperarm01.R",
+    "lowerarm01.L",
+    "lowerarm01.R",
+    "wrist.L",
+    "wrist.R",
+    "spine03",
+    "neck01",
+    "head",
+)
 IMAGE_SIZE = (1280, 960)
 
 
@@ -39,8 +54,15 @@ class SyntheticPeople:
     variables: dict[str, torch.Tensor]
 
 
-def sample_people(fit_body: AnnyFitBody, mapping: KeypointMapping, count: int, seed: int,
-                  noise_frac: float = 0.01, dropout: float = 0.1, world_noise_m: float = 0.03) -> SyntheticPeople:
+def sample_people(
+    fit_body: AnnyFitBody,
+    mapping: KeypointMapping,
+    count: int,
+    seed: int,
+    noise_frac: float = 0.01,
+    dropout: float = 0.1,
+    world_noise_m: float = 0.03,
+) -> SyntheticPeople:
     """``count`` adults 3-5 m from a 1280 x 960 camera with a 60 degree field of view.
 
     Pose: a draw from the fit body's own prior at half its width (so plausible); shape: adults
@@ -64,8 +86,14 @@ def sample_people(fit_body: AnnyFitBody, mapping: KeypointMapping, count: int, s
         variables["joints"][:, j] = swing + along[:, None] * axis
     pheno = torch.stack([torch.rand(count, generator=gen) for _ in fit_body.phenotype_labels], 1)
     # adults of 1.55 m (short woman) to 1.86 m (tall man)
-    ranges = {"gender": (0.0, 1.0), "age": (0.67, 0.9), "muscle": (0.3, 0.7), "weight": (0.3, 0.7),
-              "height": (0.30, 0.46), "proportions": (0.3, 0.7)}
+    ranges = {
+        "gender": (0.0, 1.0),
+        "age": (0.67, 0.9),
+        "muscle": (0.3, 0.7),
+        "weight": (0.3, 0.7),
+        "height": (0.30, 0.46),
+        "proportions": (0.3, 0.7),
+    }
     for i, name in enumerate(fit_body.phenotype_labels):
         low, high = ranges[name]
         pheno[:, i] = low + (high - low) * pheno[:, i]
@@ -76,7 +104,7 @@ def sample_people(fit_body: AnnyFitBody, mapping: KeypointMapping, count: int, s
     yaw = (torch.rand(count, generator=gen) * 2 - 1) * np.radians(60)
     tilt = torch.randn(count, 2, generator=gen) * np.radians(5)
     flip = torch.tensor([[1.0, 0, 0], [0, -1.0, 0], [0, 0, -1.0]])  # y-up facing +z -> camera facing
-    rot = flip @ roma.rotvec_to_rotmat(torch.stack([tilt[:, 0], yaw, tilt[:, 1]], 1))
+    rot = flip @ rotvec_to_rotmat(torch.stack([tilt[:, 0], yaw, tilt[:, 1]], 1))
     depth = 3.0 + 2.0 * torch.rand(count, generator=gen)
     lateral = (torch.rand(count, 2, generator=gen) * 2 - 1) * torch.tensor([0.3, 0.1]) * depth[:, None]
     with torch.no_grad():

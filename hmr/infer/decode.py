@@ -1,45 +1,21 @@
 """Network outputs -> posed bodies in the original image's camera frame (Multi-HMR's placement)."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from hmr.body.base import BodyModel
-from hmr.geometry import project, rotmat_to_rotvec
+from hmr.geometry import head_position, place_bodies, project, rotmat_to_rotvec
 from hmr.infer.preprocess import PreparedImage
-from hmr.infer.result import ImageResult, Person
 from hmr.nn.network import RawPersons
 from hmr.nn.outputs import OutputLayout, decode_body_params
+from hmr.result import ImageResult, Person
 
 
-def place_bodies(vertices: torch.Tensor, joints: torch.Tensor, global_rotmat: torch.Tensor,
-                 head_cam: torch.Tensor, head_joint: int, pelvis_joint: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate a zero-global-rotation body about its pelvis, then move its head joint to ``head_cam``.
-
-    vertices ``(N, V, 3)``, joints ``(N, K, 3)``, global_rotmat ``(N, 3, 3)``, head_cam ``(N, 3)``.
-    """
-    pelvis = joints[:, pelvis_joint:pelvis_joint + 1]
-    rotate = global_rotmat.transpose(1, 2)
-    verts_rot = (vertices - pelvis) @ rotate + pelvis
-    joints_rot = (joints - pelvis) @ rotate + pelvis
-    return move_head_to(verts_rot, joints_rot, head_cam, head_joint)
-
-
-def move_head_to(vertices: torch.Tensor, joints: torch.Tensor, head_cam: torch.Tensor,
-                 head_joint: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Translate posed bodies so that joint ``head_joint`` lands on ``head_cam`` ``(N, 3)``."""
-    shift = head_cam[:, None] - joints[:, head_joint:head_joint + 1]
-    return vertices + shift, joints + shift
-
-
-def head_position(loc_px: torch.Tensor, depth_m: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """``z K^-1 [u, v, 1]`` written out (no inverse): ``(N, 2)``, ``(N,)``, ``(N, 3, 3)`` -> ``(N, 3)``."""
-    x = (loc_px[:, 0] - K[:, 0, 2]) / K[:, 0, 0] * depth_m
-    y = (loc_px[:, 1] - K[:, 1, 2]) / K[:, 1, 1] * depth_m
-    return torch.stack([x, y, depth_m], dim=-1)
-
-
-def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, images: list[PreparedImage]) -> list[ImageResult]:
+def decode_persons(
+    raw: RawPersons, layout: OutputLayout, body: BodyModel, images: list[PreparedImage]
+) -> list[ImageResult]:
     """Turn a padded batch of raw persons into one :class:`ImageResult` per image."""
     batch_idx, slot_idx = torch.nonzero(raw.valid, as_tuple=True)
     decoded = {name: value[batch_idx, slot_idx] for name, value in raw.decoded.items()}
@@ -49,30 +25,45 @@ def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, image
     head_cam = head_position(loc_px, raw.depth_m[batch_idx, slot_idx], K_net[batch_idx])
     if len(batch_idx):
         output = body(**params.body_params)
-        verts_cam, joints_cam = place_bodies(output.vertices, output.joints, params.global_rotmat, head_cam,
-                                             body.head_joint, body.pelvis_joint)
+        verts_cam, joints_cam = place_bodies(
+            output.vertices, output.joints, params.global_rotmat, head_cam, body.head_joint, body.pelvis_joint
+        )
     rotvecs = rotmat_to_rotvec(params.rotmats)
     shapes = _person_shapes(body, rotvecs, params)
-    results = [ImageResult([], im.K_orig, im.letterbox.image_size, body.name, body.faces, list(layout.shape_names),
-                           person_shapes=shapes) for im in images]
+    results = [
+        ImageResult(
+            [],
+            im.K_orig,
+            im.letterbox.image_size,
+            body.name,
+            body.faces,
+            list(layout.shape_names),
+            person_shapes=shapes,
+        )
+        for im in images
+    ]
     for n, (b, p) in enumerate(zip(batch_idx.tolist(), slot_idx.tolist())):
         image = images[b]
         K_orig = torch.as_tensor(image.K_orig, dtype=joints_cam.dtype, device=joints_cam.device)
-        person_params = {name: _as_numpy(rotmat_to_rotvec(value[n]) if value.shape[-2:] == (3, 3) else value[n])
-                         for name, value in params.full_params.items()}
-        results[b].persons.append(Person(
-            score=float(raw.scores[b, p]),
-            loc=image.letterbox.points_to_orig(_as_numpy(loc_px[n]).astype(np.float64)).astype(np.float32),
-            transl=_as_numpy(head_cam[n]),
-            transl_pelvis=_as_numpy(joints_cam[n, body.pelvis_joint]),
-            rotvec=_as_numpy(rotvecs[n]),
-            betas=_as_numpy(params.betas[n]),
-            expression=_as_numpy(params.expression[n]),
-            vertices=_as_numpy(verts_cam[n]),
-            joints_3d=_as_numpy(joints_cam[n]),
-            joints_2d=_as_numpy(project(joints_cam[n], K_orig)),
-            params=person_params,
-        ))
+        person_params = {
+            name: _as_numpy(rotmat_to_rotvec(value[n]) if value.shape[-2:] == (3, 3) else value[n])
+            for name, value in params.full_params.items()
+        }
+        results[b].persons.append(
+            Person(
+                score=float(raw.scores[b, p]),
+                loc=image.letterbox.points_to_orig(_as_numpy(loc_px[n]).astype(np.float64)).astype(np.float32),
+                transl=_as_numpy(head_cam[n]),
+                transl_pelvis=_as_numpy(joints_cam[n, body.pelvis_joint]),
+                rotvec=_as_numpy(rotvecs[n]),
+                betas=_as_numpy(params.betas[n]),
+                expression=_as_numpy(params.expression[n]),
+                vertices=_as_numpy(verts_cam[n]),
+                joints_3d=_as_numpy(joints_cam[n]),
+                joints_2d=_as_numpy(project(joints_cam[n], K_orig)),
+                params=person_params,
+            )
+        )
     for result in results:
         if not result.persons:
             result.message = "no person found above the detection threshold"
@@ -80,12 +71,20 @@ def decode_persons(raw: RawPersons, layout: OutputLayout, body: BodyModel, image
 
 
 def _person_shapes(body: BodyModel, rotvecs: torch.Tensor, params) -> dict[str, tuple[int, ...]]:
-    """Per-person trailing shapes of the outputs (see :func:`hmr.infer.result.person_shapes`),
+    """Per-person trailing shapes of the outputs (see :func:`hmr.result.person_shapes`),
     read off the decoded tensors, which keep them with zero persons too."""
     num_vertices, num_joints = body.output_sizes()
-    shapes = {"loc": (2,), "transl": (3,), "transl_pelvis": (3,), "rotvec": tuple(rotvecs.shape[1:]),
-              "betas": tuple(params.betas.shape[1:]), "expression": tuple(params.expression.shape[1:]),
-              "vertices": (num_vertices, 3), "joints_3d": (num_joints, 3), "joints_2d": (num_joints, 2)}
+    shapes = {
+        "loc": (2,),
+        "transl": (3,),
+        "transl_pelvis": (3,),
+        "rotvec": tuple(rotvecs.shape[1:]),
+        "betas": tuple(params.betas.shape[1:]),
+        "expression": tuple(params.expression.shape[1:]),
+        "vertices": (num_vertices, 3),
+        "joints_3d": (num_joints, 3),
+        "joints_2d": (num_joints, 2),
+    }
     for name, value in params.full_params.items():
         is_rotmat = value.shape[-2:] == (3, 3)
         shapes[f"param_{name}"] = tuple(value.shape[1:-2]) + (3,) if is_rotmat else tuple(value.shape[1:])

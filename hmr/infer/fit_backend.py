@@ -3,17 +3,21 @@
 It also refines a network's results (``--refine``). The fitter works on the image as decoded
 (a downscaled copy for huge photos); results are mapped back to the original image's pixels.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
+from typing import cast
 
 import numpy as np
 
 from hmr.body.anny_body import anny_build_cached
+from hmr.camera import project
+from hmr.fit import FitPipeline
 from hmr.infer.preprocess import PreparedImage
-from hmr.infer.result import ImageResult
+from hmr.result import ImageResult
 
 log = logging.getLogger("hmr")
 
@@ -25,11 +29,11 @@ class FitBackend:
     device = "cpu"  # a few hundred small tensors: faster on one CPU thread than anywhere else
 
     def __init__(self, body_model: str = "anny", models_dir: str | os.PathLike | None = None) -> None:
-        from hmr.fit import FitPipeline
-
         if body_model == "anny" and not anny_build_cached():
-            log.info("building the Anny body model from its bundled assets (first use only: about 2 min; cached "
-                     "in $ANNY_CACHE_DIR, default ~/.cache/anny)")
+            log.info(
+                "building the Anny body model from its bundled assets (first use only: about 2 min; cached "
+                "in $ANNY_CACHE_DIR, default ~/.cache/anny)"
+            )
         self.pipeline = FitPipeline(body_model=body_model, models_dir=models_dir)
         self.body = self.pipeline.body
         self.body_name, self.faces = self.body.name, self.body.faces
@@ -60,8 +64,12 @@ def reframe(result: ImageResult, K: np.ndarray, image_size: tuple[int, int]) -> 
     scale = np.array([K[0, 0] / K_old[0, 0], K[1, 1] / K_old[1, 1]])
     persons = []
     for person in result.persons:
-        uvw = person.joints_3d.astype(np.float64) @ K.T
-        persons.append(dataclasses.replace(
-            person, joints_2d=(uvw[:, :2] / uvw[:, 2:3]).astype(np.float32),
-            loc=((person.loc - K_old[:2, 2]) * scale + K[:2, 2]).astype(np.float32)))
-    return dataclasses.replace(result, persons=persons, K=K, image_size=tuple(int(v) for v in image_size))
+        persons.append(
+            dataclasses.replace(
+                person,
+                joints_2d=project(person.joints_3d, K).astype(np.float32),
+                loc=((person.loc - K_old[:2, 2]) * scale + K[:2, 2]).astype(np.float32),
+            )
+        )
+    size = cast("tuple[int, int]", tuple(int(v) for v in image_size))
+    return dataclasses.replace(result, persons=persons, K=K, image_size=size)

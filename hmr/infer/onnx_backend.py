@@ -9,41 +9,40 @@ Execution providers are tried in the order TensorRT, CUDA, CPU among those the i
 offers. ``onnxruntime-gpu`` lists the GPU providers even where no GPU or CUDA library exists and
 silently falls back, so the provider in use is read from the session, not from the list.
 """
+
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
-import json
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import cast
 
 import numpy as np
 
+from hmr.camera import project
 from hmr.errors import HmrError
-from hmr.infer.result import ImageResult, Person, person_shapes
-
-if TYPE_CHECKING:  # only for annotations: importing preprocess would pull in torch via hmr.geometry
-    from hmr.infer.preprocess import PreparedImage
+from hmr.infer.preprocess import PreparedImage
+from hmr.onnx_format import INPUT_NAMES, MESH_OUTPUTS, PARAM_OUTPUTS, OnnxModelInfo, parse_metadata
+from hmr.result import ImageResult, Person, person_shapes
 
 log = logging.getLogger("hmr")
 
-#: value of the ``hmr_format`` metadata key; bump when inputs, outputs or metadata change meaning
-FORMAT_TAG = "hmr-onnx-v1"
-INPUT_NAMES = ("images", "K", "det_thresh")
-PARAM_OUTPUTS = ("scores", "valid", "loc", "transl", "rotmat", "rotvec", "betas", "expression")
-MESH_OUTPUTS = ("vertices", "joints_3d", "joints_2d", "transl_pelvis")
-
 #: provider preference, best first, and the names ``device`` may use for each
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-DEVICE_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "trt": "TensorrtExecutionProvider",
-                    "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
-GPU_INSTALL_HINT = ("install the GPU wheel instead of the CPU one: pip uninstall -y onnxruntime && "
-                    "pip install onnxruntime-gpu (it needs the CUDA and cuDNN versions its release lists; the "
-                    "TensorRT provider also needs TensorRT)")
+DEVICE_PROVIDERS = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+GPU_INSTALL_HINT = (
+    "install the GPU wheel instead of the CPU one: pip uninstall -y onnxruntime && "
+    "pip install onnxruntime-gpu (it needs the CUDA and cuDNN versions its release lists; the "
+    "TensorRT provider also needs TensorRT)"
+)
 
 
 def choose_providers(device: str = "auto", available: Sequence[str] | None = None) -> list[str]:
@@ -65,9 +64,11 @@ def choose_providers(device: str = "auto", available: Sequence[str] | None = Non
         raise HmrError(f"unknown device {device!r} for the ONNX backend; use auto, cpu, cuda, cuda:N or tensorrt")
     if wanted not in offered:
         hint = GPU_INSTALL_HINT if wanted != "CPUExecutionProvider" else "reinstall onnxruntime"
-        raise HmrError(f"{wanted} requested (device {device!r}) but this onnxruntime offers only "
-                       f"{', '.join(offered) or 'nothing'}; {hint}")
-    return [p for p in PROVIDER_ORDER[PROVIDER_ORDER.index(wanted):] if p in offered]
+        raise HmrError(
+            f"{wanted} requested (device {device!r}) but this onnxruntime offers only "
+            f"{', '.join(offered) or 'nothing'}; {hint}"
+        )
+    return [p for p in PROVIDER_ORDER[PROVIDER_ORDER.index(wanted) :] if p in offered]
 
 
 def _device_index(device: str) -> int | None:
@@ -79,8 +80,9 @@ def _device_index(device: str) -> int | None:
         raise HmrError(f"bad device {device!r}; use cuda:N with N the GPU index") from None
 
 
-def open_session(path: str | os.PathLike, device: str = "auto", available: Sequence[str] | None = None,
-                 threads: int | None = None):
+def open_session(
+    path: str | os.PathLike, device: str = "auto", available: Sequence[str] | None = None, threads: int | None = None
+):
     """An ``InferenceSession`` on the best provider that actually started, and that provider's name.
 
     ``threads``: CPU threads per run (default: ONNX Runtime's, one per physical core); a service running
@@ -97,8 +99,9 @@ def open_session(path: str | os.PathLike, device: str = "auto", available: Seque
         raise HmrError(f"ONNX model {path} does not exist; export one with `hmr export onnx`")
     providers = choose_providers(device, available)
     index = _device_index(device)
-    requested = [(p, {"device_id": index}) if index is not None and p != "CPUExecutionProvider" else p
-                 for p in providers]
+    requested = [
+        (p, {"device_id": index}) if index is not None and p != "CPUExecutionProvider" else p for p in providers
+    ]
     options = ort.SessionOptions()
     options.log_severity_level = 4
     if threads:
@@ -109,12 +112,16 @@ def open_session(path: str | os.PathLike, device: str = "auto", available: Seque
     except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail, NoSuchFile, ...)
         text = str(exc).strip()
         first_line = text.splitlines()[0][:200] if text else type(exc).__name__
-        raise HmrError(f"cannot load ONNX model {path} (truncated, corrupt, not an ONNX file, or made for an "
-                       f"onnxruntime newer than {ort.__version__}?): {first_line}") from None
+        raise HmrError(
+            f"cannot load ONNX model {path} (truncated, corrupt, not an ONNX file, or made for an "
+            f"onnxruntime newer than {ort.__version__}?): {first_line}"
+        ) from None
     in_use = session.get_providers()[0]
     if str(device).lower() != "auto" and in_use != providers[0]:
-        raise HmrError(f"{providers[0]} is installed but could not start (no GPU visible, or CUDA, cuDNN or "
-                       f"TensorRT libraries missing); use --device cpu or fix the GPU setup")
+        raise HmrError(
+            f"{providers[0]} is installed but could not start (no GPU visible, or CUDA, cuDNN or "
+            f"TensorRT libraries missing); use --device cpu or fix the GPU setup"
+        )
     log.info("onnxruntime %s: running %s on %s", ort.__version__, path.name, in_use)
     return session, in_use
 
@@ -132,67 +139,21 @@ def _quiet_provider_fallback(ort):
         ort.set_default_logger_severity(2)
 
 
-@dataclass(frozen=True)
-class OnnxModelInfo:
-    """What an hmr ONNX file says about itself (its metadata), checked against its inputs and outputs."""
-
-    img_size: int
-    max_persons: int
-    nms_kernel: int
-    precision: str
-    body_model: str  # the body model whose meshes the graph outputs, or "none"
-    network_body_model: str  # the body model the network's parameters are for
-    rotation_layout: list[tuple[str, int]]
-    head_joint: int
-    pelvis_joint: int
-    faces: np.ndarray  # (F, 3) int64, empty without a body model in the graph
-    metadata: dict[str, str]
-
-    @property
-    def has_meshes(self) -> bool:
-        return self.body_model != "none"
-
-
 def read_model_info(session, path: str | os.PathLike = "model") -> OnnxModelInfo:
     """Parse and validate the metadata of an hmr ONNX file; a foreign or mismatched file is an HmrError."""
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    tag = meta.get("hmr_format")
-    if tag is None:
-        raise HmrError(f"{path} is an ONNX model but not one written by `hmr export onnx` (no hmr metadata); "
-                       "export the checkpoint with `hmr export onnx --checkpoint CKPT --out model.onnx`")
-    if tag != FORMAT_TAG:
-        raise HmrError(f"{path} has format {tag!r} but this hmr reads {FORMAT_TAG!r}; re-export it with this "
-                       "version of `hmr export onnx`")
+    info = parse_metadata(dict(session.get_modelmeta().custom_metadata_map), path)
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
-    try:
-        info = OnnxModelInfo(
-            img_size=int(meta["img_size"]), max_persons=int(meta["max_persons"]), nms_kernel=int(meta["nms_kernel"]),
-            precision=meta["precision"], body_model=meta["body_model"], network_body_model=meta["network_body_model"],
-            rotation_layout=[(str(n), int(c)) for n, c in json.loads(meta["rotation_layout"])],
-            head_joint=int(meta["head_joint"]), pelvis_joint=int(meta["pelvis_joint"]),
-            faces=decode_faces(meta.get("faces", "")), metadata=meta)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise HmrError(f"{path}: hmr metadata is incomplete or damaged ({type(exc).__name__}: {exc}); "
-                       "re-export the model") from None
     missing = [n for n in INPUT_NAMES if n not in inputs]
     missing += [n for n in PARAM_OUTPUTS + (MESH_OUTPUTS if info.has_meshes else ()) if n not in outputs]
     if missing:
-        raise HmrError(f"{path}: graph lacks {', '.join(missing)} although its metadata says it is an hmr model; "
-                       "re-export it")
+        raise HmrError(
+            f"{path}: graph lacks {', '.join(missing)} although its metadata says it is an hmr model; re-export it"
+        )
     shape = inputs["images"].shape
     if len(shape) != 4 or shape[2:] != [info.img_size, info.img_size]:
         raise HmrError(f"{path}: images input has shape {shape}, metadata says {info.img_size} px; re-export it")
     return info
-
-
-def encode_faces(faces: np.ndarray) -> str:
-    """``(F, 3)`` triangle indices as base64 of little-endian int32 (compact, readable without hmr)."""
-    return base64.b64encode(np.ascontiguousarray(faces, dtype="<i4").tobytes()).decode("ascii")
-
-
-def decode_faces(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<i4").reshape(-1, 3).astype(np.int64)
 
 
 class OnnxBackend:
@@ -203,8 +164,14 @@ class OnnxBackend:
     ``threads``: CPU threads per run (default: one per physical core).
     """
 
-    def __init__(self, onnx_path: str | os.PathLike, device: str = "auto", body_model: str | None = None,
-                 models_dir: str | os.PathLike | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike,
+        device: str = "auto",
+        body_model: str | None = None,
+        models_dir: str | os.PathLike | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.path = Path(onnx_path)
         self.session, self.provider = open_session(self.path, device, threads=threads)
         self.device = self.provider
@@ -212,8 +179,10 @@ class OnnxBackend:
         self.output_names = [o.name for o in self.session.get_outputs()]
         wanted = (body_model or self.info.network_body_model).lower()
         if wanted != self.info.network_body_model:
-            raise HmrError(f"{self.path.name} predicts {self.info.network_body_model!r} bodies, not {wanted!r}; "
-                           f"pass --body-model {self.info.network_body_model}")
+            raise HmrError(
+                f"{self.path.name} predicts {self.info.network_body_model!r} bodies, not {wanted!r}; "
+                f"pass --body-model {self.info.network_body_model}"
+            )
         self.body = None
         if not self.info.has_meshes:
             from hmr.body import load_body_model  # torch: only for graphs exported without the body model
@@ -228,74 +197,95 @@ class OnnxBackend:
 
     def run(self, pixels: np.ndarray, K_net: np.ndarray, det_thresh: float) -> dict[str, np.ndarray]:
         """Raw graph outputs for ``pixels (B, S, S, 3)`` uint8 RGB and ``K_net (B, 3, 3)``."""
-        feed = {"images": np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.uint8),
-                "K": np.asarray(K_net, np.float32), "det_thresh": np.asarray(det_thresh, np.float32)}
+        feed = {
+            "images": np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.uint8),
+            "K": np.asarray(K_net, np.float32),
+            "det_thresh": np.asarray(det_thresh, np.float32),
+        }
         return dict(zip(self.output_names, self.session.run(None, feed)))
 
-    def predict_batch(self, images: list["PreparedImage"], det_thresh: float, nms_kernel: int) -> list[ImageResult]:
+    def predict_batch(self, images: list[PreparedImage], det_thresh: float, nms_kernel: int) -> list[ImageResult]:
         if nms_kernel != self.info.nms_kernel:
-            raise HmrError(f"{self.path.name} was exported with NMS kernel {self.info.nms_kernel}; pass --nms "
-                           f"{self.info.nms_kernel} or re-export with `hmr export onnx --nms {nms_kernel}`")
-        out = self.run(np.stack([im.pixels for im in images]), np.stack([im.K_net for im in images]), det_thresh)
+            raise HmrError(
+                f"{self.path.name} was exported with NMS kernel {self.info.nms_kernel}; pass --nms "
+                f"{self.info.nms_kernel} or re-export with `hmr export onnx --nms {nms_kernel}`"
+            )
+        # images are prepared at the network size, so pixels and K_net are set
+        pixels = cast("list[np.ndarray]", [im.pixels for im in images])
+        K_net = cast("list[np.ndarray]", [im.K_net for im in images])
+        out = self.run(np.stack(pixels), np.stack(K_net), det_thresh)
         if self.body is not None:
             out.update(self._meshes_from_body(out))
         return [self._image_result(out, b, image) for b, image in enumerate(images)]
 
-    def _image_result(self, out: dict[str, np.ndarray], b: int, image: "PreparedImage") -> ImageResult:
+    def _image_result(self, out: dict[str, np.ndarray], b: int, image: PreparedImage) -> ImageResult:
         K_orig = np.asarray(image.K_orig, np.float64)
         persons = [self._person(out, b, p, image, K_orig) for p in np.flatnonzero(out["valid"][b])]
         # slot 0 exists whether or not it holds a person: its shapes are the result's schema
         shapes = person_shapes(self._person(out, b, 0, image, K_orig))
-        result = ImageResult(persons, image.K_orig, image.letterbox.image_size, self.body_name, self.faces,
-                             person_shapes=shapes)
+        result = ImageResult(
+            persons, image.K_orig, image.letterbox.image_size, self.body_name, self.faces, person_shapes=shapes
+        )
         if not persons:
             result.message = "no person found above the detection threshold"
         return result
 
-    def _person(self, out: dict[str, np.ndarray], b: int, p: int, image: "PreparedImage",
-                K_orig: np.ndarray) -> Person:
+    def _person(
+        self, out: dict[str, np.ndarray], b: int, p: int | np.integer, image: PreparedImage, K_orig: np.ndarray
+    ) -> Person:
         # copies, so a kept Person does not pin the whole batch's output arrays
         rotvec, joints_3d = out["rotvec"][b, p].copy(), out["joints_3d"][b, p].copy()
         betas, expression = out["betas"][b, p].copy(), out["expression"][b, p].copy()
         params, start = {}, 0
         for name, count in self.info.rotation_layout:
-            params[name] = rotvec[start] if name == "global_orient" else rotvec[start:start + count]
+            params[name] = rotvec[start] if name == "global_orient" else rotvec[start : start + count]
             start += count
         params.update(betas=betas, expression=expression)
         return Person(
             score=float(out["scores"][b, p]),
             loc=image.letterbox.points_to_orig(out["loc"][b, p].astype(np.float64)).astype(np.float32),
-            transl=out["transl"][b, p].copy(), transl_pelvis=out["transl_pelvis"][b, p].copy(), rotvec=rotvec,
-            betas=betas, expression=expression, vertices=out["vertices"][b, p].copy(), joints_3d=joints_3d,
-            joints_2d=project(joints_3d, K_orig), params=params)
+            transl=out["transl"][b, p].copy(),
+            transl_pelvis=out["transl_pelvis"][b, p].copy(),
+            rotvec=rotvec,
+            betas=betas,
+            expression=expression,
+            vertices=out["vertices"][b, p].copy(),
+            joints_3d=joints_3d,
+            joints_2d=project(joints_3d, K_orig).astype(np.float32),
+            params=params,
+        )
 
     def _meshes_from_body(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Vertices and joints for a parameters-only graph, placed as the graph would (zero global
         rotation, rotate about the pelvis, head joint to ``transl``)."""
-        import torch
+        import torch  # only here: graphs with their body model inside run without torch
 
-        from hmr.infer.decode import place_bodies
+        from hmr.geometry import place_bodies
 
+        assert self.body is not None  # only called when a body model is loaded
         batch, slots = out["valid"].shape
         rotmat = torch.from_numpy(out["rotmat"]).reshape(batch * slots, -1, 3, 3)
         params, start = {}, 0
         for name, count in self.info.rotation_layout:
-            params[name] = rotmat[:, start:start + count]
+            params[name] = rotmat[:, start : start + count]
             start += count
         params["global_orient"] = torch.eye(3).expand(len(rotmat), 1, 3, 3)
         params["betas"] = torch.from_numpy(out["betas"]).reshape(batch * slots, -1)
         params["expression"] = torch.from_numpy(out["expression"]).reshape(batch * slots, -1)
         with torch.inference_mode():
             body_out = self.body(**params)
-            vertices, joints = place_bodies(body_out.vertices, body_out.joints, rotmat[:, 0],
-                                            torch.from_numpy(out["transl"]).reshape(batch * slots, 3),
-                                            self.body.head_joint, self.body.pelvis_joint)
-        vertices = vertices.numpy().reshape(batch, slots, *vertices.shape[1:])
-        joints = joints.numpy().reshape(batch, slots, *joints.shape[1:])
-        return {"vertices": vertices, "joints_3d": joints, "transl_pelvis": joints[:, :, self.body.pelvis_joint]}
-
-
-def project(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pinhole projection ``(N, 3)`` camera-frame points -> ``(N, 2)`` pixels of the camera ``K``."""
-    uvw = points_cam.astype(np.float64) @ np.asarray(K, np.float64).T
-    return (uvw[:, :2] / uvw[:, 2:3]).astype(np.float32)
+            vertices, joints = place_bodies(
+                body_out.vertices,
+                body_out.joints,
+                rotmat[:, 0],
+                torch.from_numpy(out["transl"]).reshape(batch * slots, 3),
+                self.body.head_joint,
+                self.body.pelvis_joint,
+            )
+        vertices_np = vertices.numpy().reshape(batch, slots, *vertices.shape[1:])
+        joints_np = joints.numpy().reshape(batch, slots, *joints.shape[1:])
+        return {
+            "vertices": vertices_np,
+            "joints_3d": joints_np,
+            "transl_pelvis": joints_np[:, :, self.body.pelvis_joint],
+        }

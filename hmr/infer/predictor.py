@@ -1,17 +1,24 @@
 """``hmr.Predictor``: the one facade the CLI, the demo, the video pipeline and users share."""
+
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from tqdm import tqdm
 
 from hmr.errors import HmrError
 from hmr.infer.preprocess import ImageInput, PreparedImage, prepare
-from hmr.infer.result import ImageResult
+from hmr.result import ImageResult
+
+if TYPE_CHECKING:
+    from hmr.infer.fit_backend import FitBackend
+    from hmr.infer.onnx_backend import OnnxBackend
+    from hmr.infer.torch_backend import TorchBackend
 
 DTYPES = ("float32", "float16", "bfloat16")
 BACKENDS = ("torch", "onnx")
@@ -52,11 +59,20 @@ class Predictor:
     2D alignment with the fitter.
     """
 
-    def __init__(self, checkpoint: str | os.PathLike | None = None, body_model: str | None = None,
-                 models_dir: str | os.PathLike | None = None, device: str = "auto", dtype: str = "float32",
-                 backend: str = "torch", batch_size: int = 4, refine: bool = False,
-                 onnx_path: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | None = None,
+        body_model: str | None = None,
+        models_dir: str | os.PathLike | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        backend: str = "torch",
+        batch_size: int = 4,
+        refine: bool = False,
+        onnx_path: str | os.PathLike | None = None,
+    ) -> None:
         self.batch_size = max(1, int(batch_size))
+        self.backend: OnnxBackend | FitBackend | TorchBackend
         if backend not in BACKENDS:
             raise HmrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         if backend == "onnx":
@@ -107,27 +123,36 @@ class Predictor:
     @property
     def param_specs(self) -> dict:
         """The body model's parameter blocks (name -> :class:`hmr.body.ParamSpec`), e.g. to smooth each right."""
-        from hmr.body import param_layout
+        from hmr.body import param_layout  # hmr.body needs torch, which ONNX-only installs may lack
 
         return dict(param_layout(self.body_model))
 
-    def predict(self, images: ImageInput | Sequence[ImageInput], K: np.ndarray | Sequence[np.ndarray] | None = None,
-                fov: float | None = None, det_thresh: float = 0.3, nms_kernel: int = 3,
-                progress: bool = False) -> ImageResult | list[ImageResult]:
+    def predict(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        K: np.ndarray | Sequence[np.ndarray] | None = None,
+        fov: float | None = None,
+        det_thresh: float = 0.3,
+        nms_kernel: int = 3,
+        progress: bool = False,
+    ) -> ImageResult | list[ImageResult]:
         """Persons in one image (returns an ``ImageResult``) or in a list of images (returns a list).
 
         ``K`` is the original image's 3x3 intrinsics (one for all, or one per image); without it
         ``fov`` degrees (default 60) across the longer side. Images are batched ``batch_size`` at a time.
         """
         single = not isinstance(images, (list, tuple))
-        image_list = [images] if single else list(images)
+        # anything but a list or tuple is one image (a str is a Sequence too)
+        image_list = [cast("ImageInput", images)] if single else list(cast("Sequence[ImageInput]", images))
         K_list = _per_image_K(K, len(image_list))
         _check_detection_args(det_thresh, nms_kernel)
         results: list[ImageResult] = []
         with tqdm(total=len(image_list), unit="img", disable=not progress) as bar:
             for start in range(0, len(image_list), self.batch_size):
-                chunk = [self.prepare(im, K_list[start + i], fov)
-                         for i, im in enumerate(image_list[start:start + self.batch_size])]
+                chunk = [
+                    self.prepare(im, K_list[start + i], fov)
+                    for i, im in enumerate(image_list[start : start + self.batch_size])
+                ]
                 results.extend(self._run(chunk, det_thresh, nms_kernel))
                 bar.update(len(chunk))
         return results[0] if single else results
@@ -135,9 +160,15 @@ class Predictor:
     def prepare(self, image: ImageInput, K: np.ndarray | None = None, fov: float | None = None) -> PreparedImage:
         return prepare(image, self.backend.img_size, K, fov, _name_of(image))
 
-    def predict_files(self, paths: Sequence[str | os.PathLike], K: np.ndarray | None = None,
-                      fov: float | None = None, det_thresh: float = 0.3, nms_kernel: int = 3,
-                      progress: bool = False) -> Iterator[FileResult]:
+    def predict_files(
+        self,
+        paths: Sequence[str | os.PathLike],
+        K: np.ndarray | None = None,
+        fov: float | None = None,
+        det_thresh: float = 0.3,
+        nms_kernel: int = 3,
+        progress: bool = False,
+    ) -> Iterator[FileResult]:
         """Like :meth:`predict` over files, but a file that cannot be read is yielded with its error
         instead of stopping the batch; results come in input order as soon as their batch is done."""
         _check_detection_args(det_thresh, nms_kernel)
@@ -156,8 +187,9 @@ class Predictor:
                     yield from self._run_pending(pending, det_thresh, nms_kernel, bar)
                     pending = []
 
-    def _run_pending(self, pending: list[tuple[Path, PreparedImage]], det_thresh: float, nms_kernel: int,
-                     bar: tqdm) -> Iterator[FileResult]:
+    def _run_pending(
+        self, pending: list[tuple[Path, PreparedImage]], det_thresh: float, nms_kernel: int, bar: tqdm
+    ) -> Iterator[FileResult]:
         if not pending:
             return
         results = self._run([prepared for _, prepared in pending], det_thresh, nms_kernel)

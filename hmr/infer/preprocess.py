@@ -3,20 +3,20 @@
 Everything downstream works in the ORIGINAL image's camera; the S x S network frame only exists
 here and is undone in the backends with :class:`Letterbox`.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hmr.camera import check_intrinsics, intrinsics_from_fov
 from hmr.errors import HmrError
-from hmr.camera import intrinsics_from_fov
 
-ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
+ImageInput = str | os.PathLike | np.ndarray | Image.Image
 
 #: refuse images above this many pixels (decompression bombs); big photos are still fine
 MAX_PIXELS = 400_000_000
@@ -34,11 +34,15 @@ class Letterbox:
     pad_xy: tuple[int, int]
 
     @classmethod
-    def fit(cls, width: int, height: int, net_size: int) -> "Letterbox":
+    def fit(cls, width: int, height: int, net_size: int) -> Letterbox:
         ratio = net_size / max(width, height)
         new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-        return cls((width, height), net_size, (new_w / width, new_h / height),
-                   ((net_size - new_w) // 2, (net_size - new_h) // 2))
+        return cls(
+            (width, height),
+            net_size,
+            (new_w / width, new_h / height),
+            ((net_size - new_w) // 2, (net_size - new_h) // 2),
+        )
 
     @property
     def resized_size(self) -> tuple[int, int]:
@@ -129,17 +133,15 @@ def _to_rgb(pil: Image.Image) -> Image.Image:
 def resolve_K(width: int, height: int, K: np.ndarray | None = None, fov: float | None = None) -> np.ndarray:
     """Intrinsics of the original image: given K, else ``fov`` (default 60 deg) over the longer side."""
     if K is not None:
-        K = np.asarray(K, np.float64)
-        if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise HmrError(f"intrinsics K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
-        return K
+        return check_intrinsics(K)
     if fov is not None and not 1.0 <= fov <= 179.0:
         raise HmrError(f"--fov must be between 1 and 179 degrees, got {fov}")
     return intrinsics_from_fov(width, height, 60.0 if fov is None else fov)
 
 
-def prepare(image: ImageInput, net_size: int | None, K: np.ndarray | None = None, fov: float | None = None,
-            name: str = "") -> PreparedImage:
+def prepare(
+    image: ImageInput, net_size: int | None, K: np.ndarray | None = None, fov: float | None = None, name: str = ""
+) -> PreparedImage:
     """Load, then resize-to-fit and pad (centred, black) to ``net_size`` (skipped when None); K for both frames.
 
     ``image_size`` and ``K_orig`` refer to the image as a user sees it (after EXIF rotation). A JPEG
@@ -152,14 +154,20 @@ def prepare(image: ImageInput, net_size: int | None, K: np.ndarray | None = None
     display_scale = pil.size[0] / true_size[0], pil.size[1] / true_size[1]
     if max(pil.size) > MAX_DISPLAY_SIDE:
         ratio = MAX_DISPLAY_SIDE / max(pil.size)
-        pil = pil.resize((max(1, round(pil.size[0] * ratio)), max(1, round(pil.size[1] * ratio))), Image.BILINEAR)
+        pil = pil.resize(
+            (max(1, round(pil.size[0] * ratio)), max(1, round(pil.size[1] * ratio))), Image.Resampling.BILINEAR
+        )
         display_scale = pil.size[0] / true_size[0], pil.size[1] / true_size[1]
     K_display = np.diag([display_scale[0], display_scale[1], 1.0]) @ K_orig
     letterbox = Letterbox.fit(*true_size, net_size or max(true_size))
     prepared = PreparedImage(letterbox, K_orig, np.asarray(pil), K_display, name=name)
     if net_size:
         display_box = Letterbox.fit(*pil.size, net_size)
-        resized = pil.resize(display_box.resized_size, Image.BICUBIC) if pil.size != display_box.resized_size else pil
+        resized = (
+            pil.resize(display_box.resized_size, Image.Resampling.BICUBIC)
+            if pil.size != display_box.resized_size
+            else pil
+        )
         canvas = Image.new("RGB", (net_size, net_size), (0, 0, 0))
         canvas.paste(resized, display_box.pad_xy)
         prepared.pixels, prepared.K_net = np.asarray(canvas), letterbox.K_to_net(K_orig)

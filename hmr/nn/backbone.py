@@ -1,5 +1,8 @@
 """DINOv2 ViT backbone from timm, returning normalised patch tokens (no class token)."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
 
 import timm
 import torch
@@ -7,8 +10,8 @@ import torch.nn.functional as F
 
 from hmr.nn.config import BACKBONES, PATCH_SIZE
 
-#: DINOv2 is trained at 518 px: a 37 x 37 grid of position embeddings
-DINOV2_GRID = 37
+if TYPE_CHECKING:
+    from timm.models.vision_transformer import VisionTransformer
 
 
 class Backbone(torch.nn.Module):
@@ -21,12 +24,15 @@ class Backbone(torch.nn.Module):
     def __init__(self, name: str, img_size: int) -> None:
         super().__init__()
         arch, _, overrides = BACKBONES[name]
-        self.encoder = timm.create_model(arch, pretrained=False, img_size=img_size, init_values=1.0,
-                                         num_classes=0, **overrides)
+        # every entry of BACKBONES is a timm ViT; create_model is typed as returning a bare nn.Module
+        self.encoder = cast(
+            "VisionTransformer",
+            timm.create_model(arch, pretrained=False, img_size=img_size, init_values=1.0, num_classes=0, **overrides),
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         tokens = self.encoder.forward_features(images)
-        return tokens[:, self.encoder.num_prefix_tokens:]
+        return tokens[:, self.encoder.num_prefix_tokens :]
 
 
 def resample_dinov2_pos_embed(pos_embed: torch.Tensor, img_size: int) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Per-token camera rays and their Fourier features (Multi-HMR's "geometric" camera embedding)."""
+
 from __future__ import annotations
 
 import torch

@@ -1,8 +1,10 @@
-"""Load and save networks: our safetensors format, or a released Multi-HMR ``.pt`` unchanged.
+"""Our network format: build, load and save networks as ``.safetensors``.
 
 Our format is one ``.safetensors`` file whose header metadata carries the network config as JSON
 (``hmr_config``), so weights and the description needed to rebuild the module never get separated.
+Choosing a reader by file type (ours, Multi-HMR's ``.pt``) is :func:`hmr.compat.load_network`'s job.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from hmr.errors import HmrError, missing_checkpoint
+from hmr.atomic import atomic_path
+from hmr.errors import HmrError
 from hmr.nn.config import NetConfig
 from hmr.nn.network import HumanMeshNet
 
@@ -26,8 +29,11 @@ def load_state(network: HumanMeshNet, state_dict: dict[str, torch.Tensor], sourc
     expected = network.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-                   if k in state_dict and state_dict[k].shape != v.shape]
+    wrong_shape = [
+        f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state_dict and state_dict[k].shape != v.shape
+    ]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
@@ -41,27 +47,7 @@ def load_state(network: HumanMeshNet, state_dict: dict[str, torch.Tensor], sourc
     return network
 
 
-def load_network(path: str | Path) -> HumanMeshNet:
-    """Build and load a network from ``.safetensors`` (ours) or ``.pt`` (Multi-HMR)."""
-    path = Path(path)
-    if not path.is_file():
-        raise missing_checkpoint(path)
-    if path.suffix == ".safetensors":
-        config, state_dict = _read_safetensors(path)
-    elif path.suffix in (".pt", ".pth", ".ckpt"):
-        from hmr.compat.multihmr import config_from_args, convert_state_dict, read_checkpoint
-
-        blob = read_checkpoint(path)
-        config = config_from_args(blob["args"])
-        state_dict = convert_state_dict(blob["model_state_dict"], config)
-    elif path.suffix == ".onnx":
-        raise HmrError(f"{path} is an ONNX model; run it with --backend onnx")
-    else:
-        raise HmrError(f"unknown checkpoint type {path.suffix!r} for {path}; expected .safetensors or .pt")
-    return load_state(build_network(config), state_dict, path)
-
-
-def _read_safetensors(path: Path) -> tuple[NetConfig, dict[str, torch.Tensor]]:
+def read_safetensors(path: Path) -> tuple[NetConfig, dict[str, torch.Tensor]]:
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -78,8 +64,6 @@ def _read_safetensors(path: Path) -> tuple[NetConfig, dict[str, torch.Tensor]]:
 def save_network(network: HumanMeshNet, path: str | Path) -> Path:
     """Write weights + config as one safetensors file, atomically."""
     from safetensors.torch import save_file
-
-    from hmr.atomic import atomic_path
 
     state_dict = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items()}
     metadata = {"format": FORMAT_TAG, "hmr_config": json.dumps(network.config.to_dict())}

@@ -3,10 +3,11 @@
 A Multi-HMR checkpoint's ``args`` maps onto the same :class:`NetConfig`, so our own configs and
 imported ones build the very same module.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hmr.errors import HmrError
 
@@ -39,7 +40,6 @@ class NetConfig:
     num_bands: int = 16
     max_resolution: int = 64
     clip_dist: bool = True
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -63,7 +63,7 @@ class NetConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "NetConfig":
+    def from_dict(cls, values: dict) -> NetConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:

@@ -1,4 +1,5 @@
 """Person detection on the token grid: score map, max-pool NMS peaks, sub-patch offsets."""
+
 from __future__ import annotations
 
 import torch

@@ -3,7 +3,11 @@
 Module and attribute names follow the released checkpoints' state-dict keys
 (``x_attention_head.transformer.transformer.layers.{i}.{0,1,2}...``) so they load unchanged.
 """
+
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import cast
 
 import torch
 from torch import nn
@@ -66,8 +70,9 @@ class _CrossAttention(nn.Module):
 class _FeedForward(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.0), nn.Linear(hidden, dim),
-                                 nn.Dropout(0.0))
+        self.net = nn.Sequential(
+            nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.0), nn.Linear(hidden, dim), nn.Dropout(0.0)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -77,16 +82,19 @@ class _Blocks(nn.Module):
     def __init__(self, dim: int, context_dim: int, depth: int, heads: int, head_dim: int, mlp_dim: int) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            nn.ModuleList([
-                _PreNorm(dim, _SelfAttention(dim, heads, head_dim)),
-                _PreNorm(dim, _CrossAttention(dim, context_dim, heads, head_dim)),
-                _PreNorm(dim, _FeedForward(dim, mlp_dim)),
-            ])
+            nn.ModuleList(
+                [
+                    _PreNorm(dim, _SelfAttention(dim, heads, head_dim)),
+                    _PreNorm(dim, _CrossAttention(dim, context_dim, heads, head_dim)),
+                    _PreNorm(dim, _FeedForward(dim, mlp_dim)),
+                ]
+            )
             for _ in range(depth)
         )
 
     def forward(self, x: torch.Tensor, context: torch.Tensor, key_bias: torch.Tensor) -> torch.Tensor:
-        for self_attn, cross_attn, feed_forward in self.layers:
+        # each layer is a ModuleList of (self-attention, cross-attention, feed-forward)
+        for self_attn, cross_attn, feed_forward in cast("Iterable[nn.ModuleList]", self.layers):
             x = self_attn(x, key_bias) + x
             x = cross_attn(x, context) + x
             x = feed_forward(x) + x
@@ -94,8 +102,9 @@ class _Blocks(nn.Module):
 
 
 class _TokenTransformer(nn.Module):
-    def __init__(self, in_dim: int, dim: int, context_dim: int, depth: int, heads: int, head_dim: int,
-                 mlp_dim: int) -> None:
+    def __init__(
+        self, in_dim: int, dim: int, context_dim: int, depth: int, heads: int, head_dim: int, mlp_dim: int
+    ) -> None:
         super().__init__()
         self.to_token_embedding = nn.Linear(in_dim, dim)
         self.pos_embedding = nn.Parameter(torch.zeros(1, 1, dim))
@@ -109,8 +118,22 @@ class HumanPredictionHead(nn.Module):
     checkpoints they come from the checkpoint (their 6D layout differs from ours), never rebuilt.
     """
 
-    def __init__(self, context_dim: int, grid_size: int, dim: int, depth: int, heads: int, head_dim: int,
-                 mlp_dim: int, init_values: dict[str, torch.Tensor]) -> None:
+    # buffers registered in __init__ from ``init_values`` (one ``init_<name>`` per decoded parameter)
+    init_body_pose: torch.Tensor
+    init_betas: torch.Tensor
+    init_cam: torch.Tensor
+
+    def __init__(
+        self,
+        context_dim: int,
+        grid_size: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        head_dim: int,
+        mlp_dim: int,
+        init_values: dict[str, torch.Tensor],
+    ) -> None:
         super().__init__()
         for name, value in init_values.items():
             self.register_buffer(f"init_{name}", value.reshape(1, -1).clone())
@@ -121,8 +144,9 @@ class HumanPredictionHead(nn.Module):
         self.cross_values_y = nn.Parameter(torch.zeros(grid_size, context_dim))
         self.transformer = _TokenTransformer(context_dim + init_dim, dim, context_dim, depth, heads, head_dim, mlp_dim)
 
-    def forward(self, context: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
-                valid: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, context: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, valid: torch.Tensor
+    ) -> torch.Tensor:
         """Person tokens ``(B, P, dim)``.
 
         context: ``(B, h*w, C)`` tokens ++ ray features; rows, cols: ``(B, P)`` long cell indices of
@@ -133,9 +157,13 @@ class HumanPredictionHead(nn.Module):
         grid = self.cross_queries_x.shape[0]
         cell = (rows * grid + cols).clamp(0, num_tokens - 1)
         gathered = torch.gather(context, 1, cell[..., None].expand(-1, -1, context_dim))
-        queries = gathered + self.cross_queries_x[rows.clamp(0, grid - 1)] + self.cross_queries_y[cols.clamp(0, grid - 1)]
+        queries = (
+            gathered + self.cross_queries_x[rows.clamp(0, grid - 1)] + self.cross_queries_y[cols.clamp(0, grid - 1)]
+        )
         weight = valid[..., None].to(context.dtype)
-        cell_values = (self.cross_values_x[rows.clamp(0, grid - 1)] + self.cross_values_y[cols.clamp(0, grid - 1)]) * weight
+        cell_values = (
+            self.cross_values_x[rows.clamp(0, grid - 1)] + self.cross_values_y[cols.clamp(0, grid - 1)]
+        ) * weight
         context = context.scatter_add(1, cell[..., None].expand(-1, -1, context_dim), cell_values)
 
         num_persons = queries.shape[1]

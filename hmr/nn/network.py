@@ -3,6 +3,7 @@
 Attribute names (``backbone.encoder``, ``mlp_classif``, ``mlp_offset``, ``x_attention_head.*``,
 ``dec*``) are the released checkpoints' state-dict keys, so they load without renaming.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ class RawPersons:
 class HumanMeshNet(nn.Module):
     """Image batch + intrinsics -> per-person raw parameters. Body-model decoding happens outside."""
 
+    pixel_mean: torch.Tensor  # buffers, registered in __init__
+    pixel_std: torch.Tensor
+
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
         self.config = config
@@ -53,9 +57,15 @@ class HumanMeshNet(nn.Module):
         self.mlp_classif = mlp(dim, 1)
         self.mlp_offset = mlp(dim, 2)
         self.x_attention_head = HumanPredictionHead(
-            context_dim=dim + config.ray_dim, grid_size=config.grid_size, dim=config.hph_dim,
-            depth=config.xat_depth, heads=config.xat_num_heads, head_dim=config.xat_head_dim,
-            mlp_dim=config.hph_mlp_dim, init_values=self.layout.init_values())
+            context_dim=dim + config.ray_dim,
+            grid_size=config.grid_size,
+            dim=config.hph_dim,
+            depth=config.xat_depth,
+            heads=config.xat_num_heads,
+            head_dim=config.xat_head_dim,
+            mlp_dim=config.hph_mlp_dim,
+            init_values=self.layout.init_values(),
+        )
         for name, size in self.layout.decoders.items():
             setattr(self.x_attention_head, f"dec{name}", nn.Linear(config.hph_dim, size))
         self.register_buffer("pixel_mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1) * 255, persistent=False)
@@ -82,8 +92,15 @@ class HumanMeshNet(nn.Module):
         ray_features = fourier_features(rays, self.config.num_bands, self.config.max_resolution)
         return torch.cat([tokens, ray_features.flatten(1, 2)], dim=-1)
 
-    def predict_persons(self, tokens: torch.Tensor, K: torch.Tensor, scores: torch.Tensor, rows: torch.Tensor,
-                        cols: torch.Tensor, valid: torch.Tensor) -> RawPersons:
+    def predict_persons(
+        self,
+        tokens: torch.Tensor,
+        K: torch.Tensor,
+        scores: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        valid: torch.Tensor,
+    ) -> RawPersons:
         """Run the head for persons at the given cells (``(B, P)`` each)."""
         grid = self.config.grid_size
         cell = (rows * grid + cols).clamp(0, grid * grid - 1)
@@ -92,8 +109,10 @@ class HumanMeshNet(nn.Module):
         loc_px = (torch.stack([cols, rows], dim=-1).to(offset.dtype) + 0.5 + offset) * PATCH_SIZE
         head = self.x_attention_head
         hidden = head(self.context(tokens, K), rows, cols, valid)
-        decoded = {name: getattr(head, f"dec{name}")(hidden) + getattr(head, f"init_{init}")
-                   for name, init in self.layout.decoder_inits.items()}
+        decoded = {
+            name: getattr(head, f"dec{name}")(hidden) + getattr(head, f"init_{init}")
+            for name, init in self.layout.decoder_inits.items()
+        }
         depth_m = self._depth(decoded["cam"][..., 0], K)
         return RawPersons(scores, valid, rows, cols, offset, loc_px, depth_m, decoded)
 
@@ -107,8 +126,9 @@ class HumanMeshNet(nn.Module):
         depth = torch.exp(cam0 * K[:, None, 0, 0].to(cam0.dtype) / f_nominal) - 1e-10
         return depth.clamp(0.0, 50.0) if self.config.clip_dist else depth
 
-    def forward(self, images_uint8: torch.Tensor, K: torch.Tensor, det_thresh: float = 0.3,
-                nms_kernel: int = 3) -> RawPersons:
+    def forward(
+        self, images_uint8: torch.Tensor, K: torch.Tensor, det_thresh: float = 0.3, nms_kernel: int = 3
+    ) -> RawPersons:
         """Detect and predict every person: ``(B, 3, S, S)`` uint8, ``K (B, 3, 3)`` of the S x S frame."""
         tokens = self.encode(images_uint8)
         score_map = self.score_map(tokens)
@@ -120,7 +140,9 @@ class HumanMeshNet(nn.Module):
 
 def pack_peaks(peaks: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(N, 3)`` (batch, row, col) peaks -> padded ``(B, P)`` rows, cols and validity mask."""
-    counts = torch.bincount(peaks[:, 0], minlength=batch_size) if len(peaks) else torch.zeros(batch_size, dtype=torch.long)
+    counts = (
+        torch.bincount(peaks[:, 0], minlength=batch_size) if len(peaks) else torch.zeros(batch_size, dtype=torch.long)
+    )
     max_persons = max(int(counts.max()) if batch_size else 0, 1)
     rows = torch.zeros(batch_size, max_persons, dtype=torch.long, device=peaks.device)
     cols = torch.zeros_like(rows)

@@ -4,6 +4,7 @@
 rasterizer; both give nearly the same picture. Nothing here imports moderngl or trimesh until it
 is used.
 """
+
 from hmr.render.gltf import write_glb, write_obj
 from hmr.render.overlay import available_backends, render_overlay
 from hmr.render.palette import person_colors

@@ -10,20 +10,22 @@ A glTF perspective camera only holds a vertical field of view and an aspect rati
 principal point and skew of K cannot be expressed, so the full K and the image size are kept in
 the camera's ``extras``.
 """
+
 from __future__ import annotations
 
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from hmr.atomic import atomic_path
+from hmr.camera import check_intrinsics
 from hmr.errors import HmrError
 from hmr.render.palette import person_colors
-from hmr.render.scene import check_colors, check_intrinsics, check_meshes
+from hmr.render.scene import check_colors, check_meshes, to_numpy
 
 # OpenCV camera frame -> glTF frame (and back: the map is its own inverse).
 OPENCV_TO_GLTF = np.array([1.0, -1.0, -1.0])
@@ -36,16 +38,26 @@ def _camera_fixer(K: np.ndarray, width: int, height: int):
     trimesh writes ``aspectRatio`` as the ratio of the two field-of-view angles; glTF defines it
     as width / height, so both fields are set here directly.
     """
+
     def fix(tree: dict) -> None:
         camera = tree["cameras"][0]
         camera["perspective"]["yfov"] = 2.0 * math.atan(height / (2.0 * K[1, 1]))
         camera["perspective"]["aspectRatio"] = (width * K[1, 1]) / (height * K[0, 0])
         camera["extras"] = {"K_opencv": K.tolist(), "image_size": [width, height]}
+
     return fix
 
 
-def write_glb(path: str | os.PathLike, meshes: Sequence[Any], faces: Any, K: Any, image_size: Sequence[int],
-              colors: Any = None, names: Sequence[str] | None = None, ids: Sequence[int] | None = None) -> Path:
+def write_glb(
+    path: str | os.PathLike,
+    meshes: Sequence[Any],
+    faces: Any,
+    K: Any,
+    image_size: Sequence[int],
+    colors: Any = None,
+    names: Sequence[str] | None = None,
+    ids: Sequence[int] | None = None,
+) -> Path:
     """Write people and their camera as a binary glTF that any glTF viewer opens.
 
     Args:
@@ -60,7 +72,7 @@ def write_glb(path: str | os.PathLike, meshes: Sequence[Any], faces: Any, K: Any
     import trimesh
 
     verts_list, faces_list = check_meshes(meshes, faces)
-    K = check_intrinsics(K)
+    K = check_intrinsics(to_numpy(K, np.float64))
     width, height = (int(x) for x in image_size)
     n_people = len(verts_list)
     if colors is None:
@@ -75,13 +87,18 @@ def write_glb(path: str | os.PathLike, meshes: Sequence[Any], faces: Any, K: Any
         if not np.isfinite(verts).all():
             raise HmrError(f"mesh {name} has non-finite vertices; drop that person before writing the .glb")
         material = trimesh.visual.material.PBRMaterial(
-            name=name, baseColorFactor=[*color.tolist(), 1.0], metallicFactor=0.0, roughnessFactor=0.7,
-            doubleSided=True)
-        mesh = trimesh.Trimesh(vertices=verts * OPENCV_TO_GLTF, faces=tris, process=False,
-                               visual=trimesh.visual.TextureVisuals(material=material))
+            name=name, baseColorFactor=[*color.tolist(), 1.0], metallicFactor=0.0, roughnessFactor=0.7, doubleSided=True
+        )
+        mesh = trimesh.Trimesh(
+            vertices=verts * OPENCV_TO_GLTF,
+            faces=tris,
+            process=False,
+            visual=trimesh.visual.TextureVisuals(material=material),
+        )
         scene.add_geometry(mesh, node_name=name, geom_name=name)
-    scene.camera = trimesh.scene.Camera(name=CAMERA_NAME, resolution=(width, height), focal=(K[0, 0], K[1, 1]),
-                                        z_near=0.01)
+    scene.camera = trimesh.scene.Camera(
+        name=CAMERA_NAME, resolution=(width, height), focal=(K[0, 0], K[1, 1]), z_near=0.01
+    )
     scene.camera_transform = np.eye(4)
 
     # export_glb rather than scene.export: the latter refuses a scene without people.
@@ -102,8 +119,9 @@ def write_obj(path: str | os.PathLike, vertices: Any, faces: Any) -> Path:
     (verts,), (tris,) = check_meshes([vertices], faces)
     if not np.isfinite(verts).all():
         raise HmrError("the mesh has non-finite vertices; nothing was written")
-    text = trimesh.Trimesh(vertices=verts, faces=tris, process=False).export(
-        file_type="obj", include_normals=False, include_color=False, include_texture=False)
+    mesh = trimesh.Trimesh(vertices=verts, faces=tris, process=False)
+    # Trimesh.export returns str, bytes or dict by format; OBJ is text
+    text = cast(str, mesh.export(file_type="obj", include_normals=False, include_color=False, include_texture=False))
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)

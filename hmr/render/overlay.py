@@ -5,6 +5,7 @@ Backends, best first: ``egl`` (OpenGL through moderngl on a headless EGL context
 ``$HMR_RENDER_BACKEND`` and otherwise tries EGL once per process, falling back to torch with a
 single log line. An explicit ``backend=`` argument wins over the environment variable.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from hmr.camera import check_intrinsics
 from hmr.errors import HmrError
 from hmr.render import raster_egl, raster_torch
 from hmr.render.palette import person_colors
-from hmr.render.scene import build_scene, check_colors, check_intrinsics, check_meshes
+from hmr.render.scene import build_scene, check_colors, check_meshes, to_numpy
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,7 @@ def resolve_backend(backend: str = "auto") -> str:
     if choice == "auto":
         choice = os.environ.get(BACKEND_ENV_VAR, "").strip().lower() or "auto"
     if choice not in ("auto", *_RASTERIZERS):
-        raise HmrError(f"unknown render backend {choice!r} (argument or ${BACKEND_ENV_VAR}); "
-                       "use auto, egl or torch")
+        raise HmrError(f"unknown render backend {choice!r} (argument or ${BACKEND_ENV_VAR}); use auto, egl or torch")
     if choice != "auto":
         return choice
     reason = raster_egl.unavailable_reason()
@@ -67,9 +68,18 @@ def _supersampled_K(K: np.ndarray, factor: int) -> np.ndarray:
     return K_fine
 
 
-def render_overlay(image: np.ndarray, meshes: Sequence[Any], faces: Any, K: Any, colors: Any = None,
-                   alpha: float = 0.8, backend: str = "auto", ids: Sequence[int] | None = None,
-                   shading: str = "smooth", supersample: int = 1) -> np.ndarray:
+def render_overlay(
+    image: np.ndarray,
+    meshes: Sequence[Any],
+    faces: Any,
+    K: Any,
+    colors: Any = None,
+    alpha: float = 0.8,
+    backend: str = "auto",
+    ids: Sequence[int] | None = None,
+    shading: str = "smooth",
+    supersample: int = 1,
+) -> np.ndarray:
     """Draw meshes over ``image`` with a shared depth buffer, so nearer people hide farther ones.
 
     Args:
@@ -96,7 +106,7 @@ def render_overlay(image: np.ndarray, meshes: Sequence[Any], faces: Any, K: Any,
     if int(supersample) != supersample or supersample < 1:
         raise HmrError(f"supersample must be a positive integer, got {supersample}")
     name = resolve_backend(backend)
-    K = check_intrinsics(K)
+    K = check_intrinsics(to_numpy(K, np.float64))
     verts_list, faces_list = check_meshes(meshes, faces)
     if colors is None:
         ids = range(len(verts_list)) if ids is None else ids

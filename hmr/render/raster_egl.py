@@ -9,19 +9,23 @@ The projection maps OpenCV pixel coordinates to GL so that pixel centres agree w
 :mod:`hmr.render.raster_torch`: ``x_ndc = 2 (u + 0.5) / W - 1`` and ``y_ndc = 2 (v + 0.5) / H - 1``.
 The y axis is not flipped, so framebuffer row 0 read back by ``glReadPixels`` is image row 0.
 """
+
 from __future__ import annotations
 
-import importlib
-
 import concurrent.futures
+import importlib
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from hmr.errors import HmrError
 from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM, RasterScene
+
+if TYPE_CHECKING:
+    import moderngl
 
 _VERTEX_SHADER = """
 #version 330
@@ -57,7 +61,7 @@ void main() {
 """
 
 _LOCK = threading.Lock()
-_STATE: dict[str, Any] = {}   # "executor" and "renderer", or "error": created once per process
+_STATE: dict[str, Any] = {}  # "executor" and "renderer", or "error": created once per process
 
 
 def _after_fork_in_child() -> None:
@@ -97,6 +101,11 @@ def _load_triton_first() -> None:
         pass
 
 
+def _uniform(prog: moderngl.Program, name: str) -> moderngl.Uniform:
+    """``prog[name]`` for a uniform of our shaders (moderngl types it as any program member)."""
+    return cast("moderngl.Uniform", prog[name])
+
+
 class _Renderer:
     """The GL objects; every method runs on the executor's single thread."""
 
@@ -105,13 +114,15 @@ class _Renderer:
 
         _load_triton_first()
         self.moderngl = moderngl
-        self.ctx = moderngl.create_standalone_context(backend="egl", require=330)
+        # moderngl's stub types every **settings value as a dict; backend takes a str
+        create_context = cast("Callable[..., moderngl.Context]", moderngl.create_standalone_context)
+        self.ctx = create_context(backend="egl", require=330)
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        self.prog["to_light"].value = tuple(float(x) for x in TO_LIGHT_CAM)
-        self.prog["ambient"].value = AMBIENT
-        self.prog["diffuse"].value = DIFFUSE
+        _uniform(self.prog, "to_light").value = tuple(float(x) for x in TO_LIGHT_CAM)
+        _uniform(self.prog, "ambient").value = AMBIENT
+        _uniform(self.prog, "diffuse").value = DIFFUSE
         self.max_size = int(self.ctx.info["GL_MAX_RENDERBUFFER_SIZE"])
-        self.fbo = None
+        self.fbo: moderngl.Framebuffer | None = None
 
     def _framebuffer(self, width: int, height: int):
         """One framebuffer, reused while frames keep their size (video)."""
@@ -128,8 +139,9 @@ class _Renderer:
 
     def render(self, scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         if max(height, width) > self.max_size:
-            raise HmrError(f"image {width}x{height} exceeds the OpenGL limit of {self.max_size} px; "
-                           "pass backend='torch'")
+            raise HmrError(
+                f"image {width}x{height} exceeds the OpenGL limit of {self.max_size} px; pass backend='torch'"
+            )
         fbo = self._framebuffer(width, height)
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
@@ -138,12 +150,16 @@ class _Renderer:
             # millimetres apart even for people tens of metres away.
             depth_m = scene.verts_cam[scene.faces.ravel(), 2]
             proj = projection_matrix(K, height, width, 0.9 * float(depth_m.min()), 1.1 * float(depth_m.max()))
-            self.prog["proj"].write(proj.T.astype(np.float32).tobytes())   # GL is column-major
+            _uniform(self.prog, "proj").write(proj.T.astype(np.float32).tobytes())  # GL is column-major
             interleaved = np.concatenate([scene.verts_cam, scene.normals_cam, scene.colors], axis=1)
             vbo = self.ctx.buffer(np.ascontiguousarray(interleaved, np.float32).tobytes())
             ibo = self.ctx.buffer(np.ascontiguousarray(scene.faces, np.int32).tobytes())
-            vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")],
-                                        index_buffer=ibo, index_element_size=4)
+            vao = self.ctx.vertex_array(
+                self.prog,
+                [(vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")],
+                index_buffer=ibo,
+                index_element_size=4,
+            )
             self.ctx.enable(self.moderngl.DEPTH_TEST)
             vao.render(self.moderngl.TRIANGLES)
             for obj in (vao, vbo, ibo):
@@ -177,6 +193,8 @@ def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tup
     ``(M, 3)`` float32 RGB in [0, 1]."""
     state = _state()
     if "error" in state:
-        raise HmrError(f"EGL rendering is unavailable ({state['error']}); install moderngl and the "
-                       "packages libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri, or pass backend='torch'")
+        raise HmrError(
+            f"EGL rendering is unavailable ({state['error']}); install moderngl and the "
+            "packages libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri, or pass backend='torch'"
+        )
     return state["executor"].submit(state["renderer"].render, scene, K, height, width).result()

@@ -10,6 +10,7 @@ interpolation, the same maths as the GLSL of :mod:`hmr.render.raster_egl`.
 Pixel centres sit at integer coordinates, as in OpenCV: a point projecting to ``(u, v)`` lands in
 pixel ``(round(u), round(v))``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,8 @@ def _face_setup(scene: RasterScene, K: np.ndarray, height: int, width: int):
     K_t = torch.from_numpy(K)
     xy = (verts @ K_t.T)[:, :2] / verts[:, 2:3]
     faces = torch.from_numpy(scene.faces).long()
-    tri_xy = xy[faces]                                   # (F, 3, 2)
-    inv_z = 1.0 / verts[:, 2][faces]                     # (F, 3)
+    tri_xy = xy[faces]  # (F, 3, 2)
+    inv_z = 1.0 / verts[:, 2][faces]  # (F, 3)
     e1 = tri_xy[:, 1] - tri_xy[:, 0]
     e2 = tri_xy[:, 2] - tri_xy[:, 0]
     area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
@@ -91,8 +92,13 @@ def _depth_pass(geom: torch.Tensor, box: torch.Tensor, height: int, width: int) 
             b1 = (dx * g[:, 5:6] - dy * g[:, 4:5]) * g[:, 6:7]
             b2 = (dy * g[:, 2:3] - dx * g[:, 3:4]) * g[:, 6:7]
             b0 = 1.0 - b1 - b2
-            inside = ((cell_x < box[chunk, 2:3]) & (cell_y < box[chunk, 3:4])
-                      & (b0 >= -EDGE_EPS) & (b1 >= -EDGE_EPS) & (b2 >= -EDGE_EPS))
+            inside = (
+                (cell_x < box[chunk, 2:3])
+                & (cell_y < box[chunk, 3:4])
+                & (b0 >= -EDGE_EPS)
+                & (b1 >= -EDGE_EPS)
+                & (b2 >= -EDGE_EPS)
+            )
             inv_depth = b0 * g[:, 7:8] + b1 * g[:, 8:9] + b2 * g[:, 9:10]
             depth_bits = (1.0 / inv_depth).view(torch.int32).long()
             # Dense scatter with "no candidate" keys outside the face: cheaper than three mask-selects.
@@ -115,14 +121,18 @@ def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tup
     g = geom.index_select(0, row)
     bary = _barycentrics(g, px, py)
     weights = bary * g[:, 7:10]
-    weights = weights / weights.sum(dim=1, keepdim=True)          # perspective-correct
+    weights = weights / weights.sum(dim=1, keepdim=True)  # perspective-correct
     # Per face: the three corner normals and the colour (one per person, so no interpolation).
     faces = torch.from_numpy(scene.faces).long()[face_ids]
-    face_attr = torch.cat([torch.from_numpy(scene.normals_cam)[faces].reshape(-1, 9),
-                           torch.from_numpy(scene.colors)[faces[:, 0]]], dim=1)
-    pixel_attr = face_attr.index_select(0, row)                      # (M, 12)
-    normal = (pixel_attr[:, 0:3] * weights[:, 0:1] + pixel_attr[:, 3:6] * weights[:, 1:2]
-              + pixel_attr[:, 6:9] * weights[:, 2:3])
+    face_attr = torch.cat(
+        [torch.from_numpy(scene.normals_cam)[faces].reshape(-1, 9), torch.from_numpy(scene.colors)[faces[:, 0]]], dim=1
+    )
+    pixel_attr = face_attr.index_select(0, row)  # (M, 12)
+    normal = (
+        pixel_attr[:, 0:3] * weights[:, 0:1]
+        + pixel_attr[:, 3:6] * weights[:, 1:2]
+        + pixel_attr[:, 6:9] * weights[:, 2:3]
+    )
     # Two-sided lighting. A positive doubled screen area (x right, y down) means the face's
     # geometric normal, and the vertex normals built from its winding, point away from the viewer.
     normal = torch.where(g[:, 6:7] > 0, -normal, normal)

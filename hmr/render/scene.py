@@ -4,6 +4,7 @@ Every person goes into one vertex/face list so a single depth test resolves occl
 people. Flat shading is turned into smooth shading over unshared vertices that carry their face
 normal, so the rasterizers only know one shading path and cannot drift apart.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -74,17 +75,11 @@ def check_meshes(meshes: Sequence[Any], faces: Any) -> tuple[list[np.ndarray], l
         if tris.ndim != 2 or tris.shape[1] != 3:
             raise HmrError(f"faces of mesh {i} have shape {tris.shape}; pass (F, 3) vertex indices")
         if len(tris) and (tris.min() < 0 or tris.max() >= len(verts)):
-            raise HmrError(f"faces of mesh {i} index vertex {tris.max()} but the mesh has {len(verts)}; "
-                           "pass the faces of the same body model")
+            raise HmrError(
+                f"faces of mesh {i} index vertex {tris.max()} but the mesh has {len(verts)}; "
+                "pass the faces of the same body model"
+            )
     return verts_list, faces_list
-
-
-def check_intrinsics(K: Any) -> np.ndarray:
-    """A pinhole ``(3, 3)`` matrix with last row ``[0, 0, 1]`` and positive focal lengths, as float64."""
-    K = to_numpy(K, np.float64)
-    if K.shape != (3, 3) or not np.allclose(K[2], (0, 0, 1)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise HmrError(f"K must be a (3, 3) pinhole matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]], got {K.tolist()}")
-    return K
 
 
 def check_colors(colors: Any, n_meshes: int) -> np.ndarray:
@@ -105,9 +100,14 @@ def _face_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     corners = verts[tris]
     e1 = corners[:, 1] - corners[:, 0]
     e2 = corners[:, 2] - corners[:, 0]
-    return np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1],
-                     e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2],
-                     e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], axis=1)
+    return np.stack(
+        [
+            e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1],
+            e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2],
+            e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0],
+        ],
+        axis=1,
+    )
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -118,8 +118,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_scene(verts_list: list[np.ndarray], faces_list: list[np.ndarray], colors: np.ndarray,
-                flat: bool) -> RasterScene:
+def build_scene(
+    verts_list: list[np.ndarray], faces_list: list[np.ndarray], colors: np.ndarray, flat: bool
+) -> RasterScene:
     """Merge persons into one :class:`RasterScene`, dropping faces that cannot be drawn.
 
     Faces with a non-finite vertex or a vertex nearer than :data:`NEAR_M` (behind the camera) are
@@ -142,8 +143,10 @@ def build_scene(verts_list: list[np.ndarray], faces_list: list[np.ndarray], colo
             tris = np.arange(len(verts)).reshape(-1, 3)
         else:
             corner_ids = tris.ravel()
-            summed = np.stack([np.bincount(corner_ids, weights=np.repeat(face_n[:, k], 3), minlength=len(verts))
-                               for k in range(3)], axis=1)
+            summed = np.stack(
+                [np.bincount(corner_ids, weights=np.repeat(face_n[:, k], 3), minlength=len(verts)) for k in range(3)],
+                axis=1,
+            )
             normals = _unit(summed)
             tris = tris[in_front]
         parts_v.append(verts)

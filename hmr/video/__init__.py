@@ -4,12 +4,20 @@
 video`` runs; the parts are usable alone. Nothing here imports torch, so the ONNX path stays light,
 and the names below load on first use, so ``hmr video --help`` and its argument checks answer at once.
 """
+
 import importlib
 
 #: public name -> module that defines it
-_EXPORTS = {"VideoReader": "decode", "VideoOptions": "pipeline", "VideoPipeline": "pipeline",
-            "VideoReport": "pipeline", "TrackSmoother": "smoothing", "Tracker": "tracking",
-            "TrackerConfig": "tracking", "load_tracks": "tracks_io"}
+_EXPORTS = {
+    "VideoReader": "decode",
+    "VideoOptions": "pipeline",
+    "VideoPipeline": "pipeline",
+    "VideoReport": "pipeline",
+    "TrackSmoother": "smoothing",
+    "Tracker": "tracking",
+    "TrackerConfig": "tracking",
+    "load_tracks": "tracks_io",
+}
 
 __all__ = sorted(_EXPORTS)
 

@@ -7,21 +7,25 @@
 - Damage: a packet the decoder rejects is counted and skipped; a container that stops early is
   noted; both end up in :attr:`VideoReader.warnings` rather than ending the batch.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, cast
 
 import av
 import numpy as np
 
 from hmr.errors import HmrError
 
+if TYPE_CHECKING:
+    from av.sidedata.sidedata import SideDataContainer
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Orientation:
     hflip: bool = False
 
     @classmethod
-    def from_display_matrix(cls, matrix_bytes: bytes) -> "Orientation":
+    def from_display_matrix(cls, matrix_bytes: bytes) -> Orientation:
         """Parse FFmpeg's 3x3 display matrix (9 int32, 16.16 fixed point for the 2x2 part)."""
         m = struct.unpack("<9i", matrix_bytes[:36])
         a, b, c, d = (v / 65536.0 for v in (m[0], m[1], m[3], m[4]))
@@ -113,8 +117,9 @@ class VideoReader:
     ``stride``-th one. Frames before ``start_s`` are decoded but never converted, so frame
     indices stay exact (seeking would only give estimates with variable frame rate)."""
 
-    def __init__(self, path: str | os.PathLike, start_s: float = 0.0, end_s: float | None = None,
-                 stride: int = 1) -> None:
+    def __init__(
+        self, path: str | os.PathLike, start_s: float = 0.0, end_s: float | None = None, stride: int = 1
+    ) -> None:
         if stride < 1:
             raise HmrError(f"--stride must be >= 1, got {stride}")
         if end_s is not None and end_s <= start_s:
@@ -128,7 +133,7 @@ class VideoReader:
         self.warnings: list[str] = []
         self.frames_decoded = 0
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -150,6 +155,7 @@ class VideoReader:
             index = self.frames_decoded
             self.frames_decoded += 1
             if frame.pts is not None:
+                assert time_base is not None  # a demuxed stream that timestamps its frames has a time base
                 time_s = float(frame.pts * time_base)
             else:  # rare (raw streams): assume the nominal rate
                 time_s = last_time_s + 1.0 / (self.info.fps or 30.0)
@@ -200,12 +206,14 @@ class VideoReader:
     def _check_complete(self) -> None:
         expected = self.info.num_frames
         if self.end_s is None and expected and self.frames_decoded < expected - 1:
-            self.warnings.append(f"decoded {self.frames_decoded} of the {expected} frames the container announces "
-                                 f"(truncated file?)")
+            self.warnings.append(
+                f"decoded {self.frames_decoded} of the {expected} frames the container announces (truncated file?)"
+            )
 
 
 def _orientation(frame: av.VideoFrame) -> Orientation:
-    for side_data in frame.side_data:
+    # PyAV's Frame stub types side_data as a TypedDict; it is a container of SideData
+    for side_data in cast("SideDataContainer", frame.side_data):
         if "DISPLAYMATRIX" in str(side_data.type):
             return Orientation.from_display_matrix(bytes(side_data))
     return Orientation()

@@ -4,13 +4,14 @@ PyAV's wheels bundle libx264 (OpenCV's wheels cannot write H.264). Every frame i
 its source presentation time, so the overlay has the input's frame count and timing, variable
 frame rate included. The file appears under its final name only once it is complete.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -27,8 +28,9 @@ class H264Writer:
     from 0, and are rounded to ``time_base`` (the source's, so nothing is lost).
     """
 
-    def __init__(self, path: str | os.PathLike, time_base: Fraction, fps: float, crf: int = 20,
-                 preset: str = "veryfast") -> None:
+    def __init__(
+        self, path: str | os.PathLike, time_base: Fraction, fps: float, crf: int = 20, preset: str = "veryfast"
+    ) -> None:
         self.path = Path(path)
         self.time_base = time_base
         self.fps = fps if fps and fps > 0 else 30.0
@@ -62,6 +64,7 @@ class H264Writer:
         frame.pts = max(pts, self._last_pts + 1)  # the muxer needs strictly increasing times
         frame.time_base = self.time_base
         self._last_pts = frame.pts
+        assert self._stream is not None  # opened by the first frame
         self._container.mux(self._stream.encode(frame))
         self.frames_written += 1
 
@@ -77,8 +80,9 @@ class H264Writer:
 
 
 @contextlib.contextmanager
-def h264_writer(path: str | os.PathLike, time_base: Fraction, fps: float, crf: int = 20,
-                preset: str = "veryfast") -> Iterator[H264Writer]:
+def h264_writer(
+    path: str | os.PathLike, time_base: Fraction, fps: float, crf: int = 20, preset: str = "veryfast"
+) -> Iterator[H264Writer]:
     """An :class:`H264Writer` on a temporary file renamed onto ``path`` only if the block succeeds."""
     with atomic_path(path) as tmp:
         writer = H264Writer(tmp, time_base, fps, crf, preset)

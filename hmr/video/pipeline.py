@@ -5,20 +5,21 @@ callable (a :class:`hmr.Predictor` with any backend, or a stand-in in tests). It
 unattended batches: outputs appear atomically, a video whose outputs exist is skipped, and a
 broken video is reported and skipped without ending the batch.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from hmr.errors import HmrError
-from hmr.infer.result import ImageResult
+from hmr.result import ImageResult
 from hmr.video.decode import Frame, VideoReader, probe
 from hmr.video.encode import h264_writer
 from hmr.video.smoothing import DEFAULT_STRENGTH, TrackSmoother
@@ -82,8 +83,13 @@ class VideoPipeline:
     """Runs videos through ``predict_batch``. ``render`` draws the overlay (None: no ``.mp4``);
     ``param_kinds`` tells the smoother how to treat each body-model parameter block."""
 
-    def __init__(self, predict_batch: PredictBatch, options: VideoOptions | None = None,
-                 render: RenderFrame | None = None, param_kinds: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        predict_batch: PredictBatch,
+        options: VideoOptions | None = None,
+        render: RenderFrame | None = None,
+        param_kinds: Mapping[str, str] | None = None,
+    ) -> None:
         self.predict_batch = predict_batch
         self.options = options or VideoOptions()
         self.render = render
@@ -99,18 +105,25 @@ class VideoPipeline:
                 raise HmrError(f"{source}: the output would overwrite the input; choose another --out folder")
         return paths
 
-    def run(self, sources: Sequence[Path], out_dir: str | Path, stems: Mapping[Path, str] | None = None
-            ) -> list[VideoReport]:
+    def run(
+        self, sources: Sequence[Path], out_dir: str | Path, stems: Mapping[Path, str] | None = None
+    ) -> list[VideoReport]:
         """Every video in turn; one that fails is reported and the batch goes on."""
         out_dir = Path(out_dir)
         stems = stems or {}
         totals = [self._estimated_frames(s, out_dir, stems.get(s)) for s in sources]
         reports = []
-        with tqdm(total=sum(totals), unit="frame", desc="all videos", disable=not self.options.progress,
-                  position=0, dynamic_ncols=True) as overall:
+        with tqdm(
+            total=sum(totals),
+            unit="frame",
+            desc="all videos",
+            disable=not self.options.progress,
+            position=0,
+            dynamic_ncols=True,
+        ) as overall:
             for index, source in enumerate(sources):
                 reports.append(self._run_isolated(source, out_dir, stems.get(source), overall))
-                behind = sum(totals[:index + 1]) - overall.n  # estimates are rough; failures stop early
+                behind = sum(totals[: index + 1]) - overall.n  # estimates are rough; failures stop early
                 if behind > 0:
                     overall.update(behind)
         return reports
@@ -127,8 +140,9 @@ class VideoPipeline:
         report.seconds = time.perf_counter() - started
         return report
 
-    def run_one(self, source: str | Path, out_dir: str | Path, stem: str | None = None,
-                overall: tqdm | None = None) -> VideoReport:
+    def run_one(
+        self, source: str | Path, out_dir: str | Path, stem: str | None = None, overall: tqdm | None = None
+    ) -> VideoReport:
         """Process one video; raises :class:`HmrError` when it cannot be read at all."""
         source, out_dir = Path(source), Path(out_dir)
         outputs = self.outputs(source, out_dir, stem)
@@ -136,27 +150,42 @@ class VideoPipeline:
             return VideoReport(source, "skipped", outputs)
         opts = self.options
         overlay_path, tracks_path = (outputs[0], outputs[1]) if self.render else (None, outputs[0])
-        with VideoReader(source, opts.start_s, opts.end_s, opts.stride) as reader, \
-                TrackRecorder(out_dir, opts.save_meshes) as recorder:
+        with (
+            VideoReader(source, opts.start_s, opts.end_s, opts.stride) as reader,
+            TrackRecorder(out_dir, opts.save_meshes) as recorder,
+        ):
             duration_s = reader.info.duration_s
             if duration_s > 0 and opts.start_s >= duration_s:
-                raise HmrError(f"{source}: --start {opts.start_s:g} s is past the end of the video "
-                               f"({duration_s:.2f} s long)")
-            writer_context = (h264_writer(overlay_path, reader.info.time_base, reader.info.fps)
-                              if overlay_path else nullcontext())
-            with writer_context as writer, tqdm(total=reader.expected_frames or None, unit="frame",
-                                                desc=source.name, leave=False, position=1, dynamic_ncols=True,
-                                                disable=not opts.progress) as bar:
+                raise HmrError(
+                    f"{source}: --start {opts.start_s:g} s is past the end of the video ({duration_s:.2f} s long)"
+                )
+            writer_context = (
+                h264_writer(overlay_path, reader.info.time_base, reader.info.fps) if overlay_path else nullcontext()
+            )
+            with (
+                writer_context as writer,
+                tqdm(
+                    total=reader.expected_frames or None,
+                    unit="frame",
+                    desc=source.name,
+                    leave=False,
+                    position=1,
+                    dynamic_ncols=True,
+                    disable=not opts.progress,
+                ) as bar,
+            ):
                 first = self._process(reader, recorder, writer, [bar] + ([overall] if overall else []))
                 if first is None:
-                    raise HmrError(f"{source}: no frame could be decoded" +
-                                   (f" ({'; '.join(reader.warnings)})" if reader.warnings else ""))
+                    raise HmrError(
+                        f"{source}: no frame could be decoded"
+                        + (f" ({'; '.join(reader.warnings)})" if reader.warnings else "")
+                    )
             recorder.write(tracks_path, self._meta(source, reader, recorder, first))
-        return VideoReport(source, "done", outputs, recorder.num_frames, len(recorder.track_ids),
-                           warnings=list(reader.warnings))
+        return VideoReport(
+            source, "done", outputs, recorder.num_frames, len(recorder.track_ids), warnings=list(reader.warnings)
+        )
 
-    def _process(self, reader: VideoReader, recorder: TrackRecorder, writer, bars: list[tqdm]
-                 ) -> ImageResult | None:
+    def _process(self, reader: VideoReader, recorder: TrackRecorder, writer, bars: list[tqdm]) -> ImageResult | None:
         """The frame loop; returns the first frame's result (None when no frame was decoded)."""
         opts = self.options
         tracker = Tracker(opts.tracker)
@@ -169,11 +198,11 @@ class VideoPipeline:
             for frame, result in zip(batch, results):
                 persons = result.persons
                 if opts.max_persons is not None and len(persons) > opts.max_persons:
-                    persons = sorted(persons, key=lambda p: -p.score)[:opts.max_persons]
-                result = smoother.update(replace(result, persons=tracker.update(persons, frame.time_s)),
-                                         frame.time_s)
+                    persons = sorted(persons, key=lambda p: -p.score)[: opts.max_persons]
+                result = smoother.update(replace(result, persons=tracker.update(persons, frame.time_s)), frame.time_s)
                 recorder.add_frame(frame.index, frame.time_s, result)
                 if writer is not None:
+                    assert self.render is not None  # an overlay writer is opened only with a renderer
                     writer.write(self.render(frame.image, result), frame.time_s)
                 if first is None:
                     first = result
@@ -181,11 +210,16 @@ class VideoPipeline:
                 bar.update(len(batch))
         return first
 
-    def _meta(self, source: Path, reader: VideoReader, recorder: TrackRecorder, first: ImageResult) -> dict[str, np.ndarray]:
+    def _meta(
+        self, source: Path, reader: VideoReader, recorder: TrackRecorder, first: ImageResult
+    ) -> dict[str, np.ndarray]:
         meta = {
-            "K": np.asarray(first.K, np.float64), "image_size": np.asarray(first.image_size, np.int64),
-            "body_model": np.asarray(first.body_model), "fps": np.asarray(reader.info.fps, np.float64),
-            "smooth": np.asarray(self.options.smooth, np.float64), "stride": np.asarray(self.options.stride),
+            "K": np.asarray(first.K, np.float64),
+            "image_size": np.asarray(first.image_size, np.int64),
+            "body_model": np.asarray(first.body_model),
+            "fps": np.asarray(reader.info.fps, np.float64),
+            "smooth": np.asarray(self.options.smooth, np.float64),
+            "stride": np.asarray(self.options.stride),
             "source": np.asarray(str(source)),
         }
         if first.shape_names:

@@ -14,16 +14,18 @@ poses lose their jitter, fast motion keeps little lag. Rules that make it safe f
 
 Time steps come from the frame timestamps, so variable frame rate and ``--stride`` are handled.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
+from typing import Any, cast
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hmr.infer.result import ImageResult, Person
+from hmr.result import ImageResult, Person
 
 #: ``--smooth`` default. Tuned so that, at 30 fps, the jitter (RMS frame-to-frame acceleration)
 #: of 1 cm / 2 deg noise drops ~4x while a 0.3 m / 40 deg step is 90 % followed within 3 frames
@@ -51,8 +53,9 @@ class OneEuroFilter:
     one per vector; with ``shared=True`` their mean drives a single gain for the whole array.
     """
 
-    def __init__(self, min_cutoff_hz: float, speed_gain: float, d_cutoff_hz: float = DERIVATIVE_CUTOFF_HZ,
-                 shared: bool = False) -> None:
+    def __init__(
+        self, min_cutoff_hz: float, speed_gain: float, d_cutoff_hz: float = DERIVATIVE_CUTOFF_HZ, shared: bool = False
+    ) -> None:
         self.min_cutoff_hz = min_cutoff_hz
         self.speed_gain = speed_gain
         self.d_cutoff_hz = d_cutoff_hz
@@ -155,7 +158,8 @@ class PersonSmoother:
             if name in params:
                 params[name] = filt(params[name], t_s).astype(np.float32)
         return replace(
-            person, **points,
+            person,
+            **cast("dict[str, Any]", points),  # Any: mypy would match the arrays against every Person field
             rotvec=self._rotvec(person.rotvec, t_s).astype(np.float32),
             betas=shape[:n_betas].reshape(np.shape(person.betas)).astype(np.float32),
             expression=shape[n_betas:].reshape(np.shape(person.expression)).astype(np.float32),

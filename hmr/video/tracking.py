@@ -15,6 +15,7 @@ unseen; the cheapest joint assignment wins. Velocities extrapolate through cross
 occlusions, so a person hidden for a few frames gets its id back; after ``max_gap_s`` unseen, a
 track is forgotten and a returning person gets a new id.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from hmr.infer.result import Person
+from hmr.result import Person
 
 _INVALID = 1e6
 _MIN_SCALE_PX = 16.0
@@ -106,8 +107,11 @@ class Tracker:
             delta_m[:, 2] *= cfg.depth_weight
             err_3d = np.linalg.norm(delta_m, axis=-1) / (cfg.gate_3d_m + cfg.gate_3d_growth_m_per_s * dt_s)
             predicted_px = track.keypoints_px + track.velocity_px_s * dt_s
-            err_2d = (np.linalg.norm(keypoints_px - predicted_px, axis=-1).mean(-1) / scale_px
-                      / (cfg.gate_2d + cfg.gate_2d_growth_per_s * dt_s))
+            err_2d = (
+                np.linalg.norm(keypoints_px - predicted_px, axis=-1).mean(-1)
+                / scale_px
+                / (cfg.gate_2d + cfg.gate_2d_growth_per_s * dt_s)
+            )
             inside = (err_3d <= 1.0) & (err_2d <= 1.0)
             cost[row, inside] = 0.5 * (err_3d[inside] + err_2d[inside])
         return cost

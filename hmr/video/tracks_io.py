@@ -20,6 +20,7 @@ Layout (loadable with ``np.load(path, allow_pickle=False)``):
 Rows are spooled to disk while the video runs, so memory stays flat however long it is, and are
 sorted into track order when the file is written.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from hmr.atomic import atomic_path
-from hmr.infer.result import ImageResult
+from hmr.result import ImageResult
 
 _ROW_FIELDS = ("loc", "transl", "transl_pelvis", "rotvec", "betas", "expression", "joints_3d", "joints_2d")
 _FLUSH_ROWS = 256
@@ -97,7 +98,7 @@ class TrackRecorder:
         self._faces: np.ndarray | None = None
         self.track_ids: set[int] = set()
 
-    def __enter__(self) -> "TrackRecorder":
+    def __enter__(self) -> TrackRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -142,7 +143,8 @@ class TrackRecorder:
         order = np.lexsort((frame_index, track_id))
         track_ids, track_start, track_length = np.unique(track_id[order], return_index=True, return_counts=True)
         arrays = {
-            "track_ids": track_ids.astype(np.int64), "track_start": track_start.astype(np.int64),
+            "track_ids": track_ids.astype(np.int64),
+            "track_start": track_start.astype(np.int64),
             "track_length": track_length.astype(np.int64),
             "video_frame_index": np.asarray(self._frame_index, np.int64),
             "video_time_s": np.asarray(self._frame_time_s, np.float64),
@@ -151,8 +153,9 @@ class TrackRecorder:
         if self._faces is not None:
             arrays["faces"] = self._faces
         if not self._spool.names:  # no frame at all: the index columns alone, empty
-            arrays.update(track_id=np.zeros(0, np.int64), frame_index=np.zeros(0, np.int64),
-                          time_s=np.zeros(0, np.float64))
+            arrays.update(
+                track_id=np.zeros(0, np.int64), frame_index=np.zeros(0, np.int64), time_s=np.zeros(0, np.float64)
+            )
         arrays["row_fields"] = np.asarray(self._spool.names or ["track_id", "frame_index", "time_s"])
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             for name, value in arrays.items():
@@ -161,11 +164,14 @@ class TrackRecorder:
             for name in self._spool.names:
                 column = self._spool.column(name)
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                    header = {"descr": np.lib.format.dtype_to_descr(column.dtype), "fortran_order": False,
-                              "shape": column.shape}
+                    header = {
+                        "descr": np.lib.format.dtype_to_descr(column.dtype),
+                        "fortran_order": False,
+                        "shape": column.shape,
+                    }
                     np.lib.format.write_array_header_2_0(member, header)
                     for start in range(0, rows, _COPY_ROWS):
-                        member.write(np.ascontiguousarray(column[order[start:start + _COPY_ROWS]]).tobytes())
+                        member.write(np.ascontiguousarray(column[order[start : start + _COPY_ROWS]]).tobytes())
         return Path(path)
 
 
@@ -173,5 +179,7 @@ def load_tracks(path: str | Path) -> dict[int, dict[str, np.ndarray]]:
     """``{track_id: {field: rows of that track}}`` from a ``_tracks.npz``; per-video arrays are left out."""
     with np.load(path, allow_pickle=False) as data:
         rows = {str(k): data[str(k)] for k in data["row_fields"]}
-        return {int(tid): {k: v[start:start + length] for k, v in rows.items()}
-                for tid, start, length in zip(data["track_ids"], data["track_start"], data["track_length"])}
+        return {
+            int(tid): {k: v[start : start + length] for k, v in rows.items()}
+            for tid, start, length in zip(data["track_ids"], data["track_start"], data["track_length"])
+        }

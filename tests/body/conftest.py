@@ -1,5 +1,6 @@
 """Body models built once per session: fake SMPL-X / SMPL / SKEL files (``fake_models_dir`` from
 ``tests/conftest.py``) and the real Anny, whose first build on a machine takes minutes (then cached)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Anny adapter on the real, bundled anny model."""
+
 from __future__ import annotations
 
 import anny
@@ -30,7 +31,12 @@ def test_bone_groups_cover_every_bone_but_the_root_once():
     grouped = [b for bones in ANNY_BONE_GROUPS.values() for b in bones]
     assert sorted(grouped) == sorted(ANNY_BONE_LABELS[1:])
     assert {k: len(v) for k, v in ANNY_BONE_GROUPS.items()} == {
-        "body_pose": 35, "left_hand_pose": 19, "right_hand_pose": 19, "toe_pose": 28, "eye_pose": 2}
+        "body_pose": 35,
+        "left_hand_pose": 19,
+        "right_hand_pose": 19,
+        "toe_pose": 28,
+        "eye_pose": 2,
+    }
     main_bones = {"upperleg01.L", "spine01", "upperarm01.R", "neck01", "head", "wrist.L"}
     assert main_bones <= set(ANNY_BONE_GROUPS["body_pose"])
 
@@ -71,15 +77,18 @@ def test_frame_is_y_up_facing_z_left_on_x(anny_body):
 
 def test_batched_equals_one_by_one(anny_body):
     gen = torch.Generator().manual_seed(0)
-    params = {"global_orient": torch.randn(3, 3, generator=gen),
-              "body_pose": 0.2 * torch.randn(3, 35, 3, generator=gen),
-              "left_hand_pose": 0.2 * torch.randn(3, 19, 3, generator=gen), "height": torch.rand(3, 1, generator=gen),
-              "gender": torch.rand(3, 1, generator=gen)}
+    params = {
+        "global_orient": torch.randn(3, 3, generator=gen),
+        "body_pose": 0.2 * torch.randn(3, 35, 3, generator=gen),
+        "left_hand_pose": 0.2 * torch.randn(3, 19, 3, generator=gen),
+        "height": torch.rand(3, 1, generator=gen),
+        "gender": torch.rand(3, 1, generator=gen),
+    }
     out = anny_body(**params)
     for i in range(3):
-        single = anny_body(**{k: v[i:i + 1] for k, v in params.items()})
-        torch.testing.assert_close(out.vertices[i:i + 1], single.vertices, atol=2e-5, rtol=0)
-        torch.testing.assert_close(out.joints[i:i + 1], single.joints, atol=2e-5, rtol=0)
+        single = anny_body(**{k: v[i : i + 1] for k, v in params.items()})
+        torch.testing.assert_close(out.vertices[i : i + 1], single.vertices, atol=2e-5, rtol=0)
+        torch.testing.assert_close(out.joints[i : i + 1], single.joints, atol=2e-5, rtol=0)
 
 
 def test_global_orient_rotates_about_the_root(anny_body):
@@ -99,7 +108,7 @@ def test_bone_rotation_is_about_its_head_in_our_frame(anny_body):
     arm, wrist = names.index("upperarm01.L"), names.index("wrist.L")
     rest = anny_body(**anny_body.neutral_params(1)).joints[0]
     body_pose = torch.zeros(1, 35, 3)
-    rotvec = torch.tensor([0.0, 0.0, 1.2])                 # about the forward axis: raises the arm sideways
+    rotvec = torch.tensor([0.0, 0.0, 1.2])  # about the forward axis: raises the arm sideways
     body_pose[0, ANNY_BONE_GROUPS["body_pose"].index("upperarm01.L")] = rotvec
     posed = anny_body(body_pose=body_pose).joints[0]
     R = roma.rotvec_to_rotmat(rotvec)
@@ -109,9 +118,11 @@ def test_bone_rotation_is_about_its_head_in_our_frame(anny_body):
 
 def test_rotation_matrices_equal_axis_angle(anny_body):
     gen = torch.Generator().manual_seed(1)
-    rotvecs = {"global_orient": torch.randn(2, 3, generator=gen),
-               "body_pose": 0.4 * torch.randn(2, 35, 3, generator=gen),
-               "right_hand_pose": 0.4 * torch.randn(2, 19, 3, generator=gen)}
+    rotvecs = {
+        "global_orient": torch.randn(2, 3, generator=gen),
+        "body_pose": 0.4 * torch.randn(2, 35, 3, generator=gen),
+        "right_hand_pose": 0.4 * torch.randn(2, 19, 3, generator=gen),
+    }
     mats = {k: roma.rotvec_to_rotmat(v) for k, v in rotvecs.items()}
     torch.testing.assert_close(anny_body(**mats).vertices, anny_body(**rotvecs).vertices, atol=1e-5, rtol=0)
 
@@ -122,8 +133,11 @@ def test_coco_keypoints_are_anny_regressor_on_the_vertices(anny_body):
     assert coco.shape == (2, 23, 3)
     regressor = anny.KeypointsRegressor.coco(anny_body.anny)
     torch.testing.assert_close(coco, regressor({"vertices": out.vertices}), atol=1e-5, rtol=0)
-    assert [anny_body.joint_names[i] for i in anny_body.coco_joint_indices][:3] == ["coco_nose", "coco_left_eye",
-                                                                                  "coco_right_eye"]
+    assert [anny_body.joint_names[i] for i in anny_body.coco_joint_indices][:3] == [
+        "coco_nose",
+        "coco_left_eye",
+        "coco_right_eye",
+    ]
 
 
 def test_gender_argument_sets_the_gender_phenotype(anny_body):

@@ -1,4 +1,5 @@
 """Asset lookup order, the missing-asset message, and the registry."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,8 +7,8 @@ import sys
 
 import pytest
 
-from hmr.body import BODY_MODEL_NAMES, available_body_models, load_body_model, param_layout
-from hmr.body.assets import MODELS_DIR_ENV, find_asset
+from hmr.body import BODY_MODEL_NAMES, available_body_models, find_asset, load_body_model, param_layout
+from hmr.body.assets import MODELS_DIR_ENV
 from hmr.errors import HmrError
 
 
@@ -38,11 +39,14 @@ def test_later_dirs_are_searched_when_earlier_ones_lack_the_file(three_dirs, tmp
     assert find_asset("smplx", "neutral", empty).read_text() == "env"
 
 
-@pytest.mark.parametrize("body, gender, rel, url", [
-    ("smplx", "neutral", "smplx/SMPLX_NEUTRAL.npz", "https://smpl-x.is.tue.mpg.de"),
-    ("smpl", "female", "smpl/SMPL_FEMALE.pkl", "https://smpl.is.tue.mpg.de"),
-    ("skel", "male", "skel/skel_male.pkl", "https://skel.is.tue.mpg.de"),
-])
+@pytest.mark.parametrize(
+    "body, gender, rel, url",
+    [
+        ("smplx", "neutral", "smplx/SMPLX_NEUTRAL.npz", "https://smpl-x.is.tue.mpg.de"),
+        ("smpl", "female", "smpl/SMPL_FEMALE.pkl", "https://smpl.is.tue.mpg.de"),
+        ("skel", "male", "skel/skel_male.pkl", "https://skel.is.tue.mpg.de"),
+    ],
+)
 def test_missing_asset_is_one_line_naming_file_dirs_and_url(body, gender, rel, url, tmp_path, monkeypatch):
     arg, env = tmp_path / "arg_dir", tmp_path / "env_dir"
     monkeypatch.setenv(MODELS_DIR_ENV, str(env))
@@ -89,7 +93,8 @@ def test_static_layout_matches_the_loaded_models(smplx_body, smpl_body, skel_bod
 
 
 def test_import_is_cheap_and_loads_no_third_party_body_package():
-    code = ("import sys, hmr.body; "
-            "print(sorted(m for m in ('smplx', 'anny', 'body_models', 'roma') if m in sys.modules))")
+    code = (
+        "import sys, hmr.body; print(sorted(m for m in ('smplx', 'anny', 'body_models', 'roma') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

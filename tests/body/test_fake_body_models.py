@@ -1,4 +1,5 @@
 """The fake asset generator: real array names and shapes, deterministic by seed."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,8 +21,16 @@ def _generator():
 
 def test_fake_smpl_has_the_real_keys_and_shapes():
     data = _generator().make_fake_smpl(seed=7)
-    shapes = {"v_template": (6890, 3), "f": (13776, 3), "J_regressor": (24, 6890), "J": (24, 3),
-              "kintree_table": (2, 24), "weights": (6890, 24), "shapedirs": (6890, 3, 10), "posedirs": (6890, 3, 207)}
+    shapes = {
+        "v_template": (6890, 3),
+        "f": (13776, 3),
+        "J_regressor": (24, 6890),
+        "J": (24, 3),
+        "kintree_table": (2, 24),
+        "weights": (6890, 24),
+        "shapedirs": (6890, 3, 10),
+        "posedirs": (6890, 3, 207),
+    }
     for key, shape in shapes.items():
         assert data[key].shape == shape, key
     assert data["f"].max() == 6889 and data["f"].min() == 0

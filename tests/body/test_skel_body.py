@@ -1,4 +1,5 @@
 """SKEL adapter on fake ``skel_*.pkl`` files, and the per-DoF decoder table."""
+
 from __future__ import annotations
 
 import pickle
@@ -10,8 +11,16 @@ from body_models.skel import _io as skel_io
 from body_models.skel import _pose as skel_pose
 
 from hmr.body import load_body_model
-from hmr.body.skel_dofs import (BALL_JOINT_AXES, BALL_JOINT_DOFS, BALL_JOINTS, SKEL_DOFS, SKEL_JOINT_NAMES,
-                                ball_dofs_to_rotmats, ball_rotmats_to_dofs, dof_groups)
+from hmr.body.skel_dofs import (
+    BALL_JOINT_AXES,
+    BALL_JOINT_DOFS,
+    BALL_JOINTS,
+    SKEL_DOFS,
+    SKEL_JOINT_NAMES,
+    ball_dofs_to_rotmats,
+    ball_rotmats_to_dofs,
+    dof_groups,
+)
 
 
 def random_params(batch, seed=0):
@@ -32,9 +41,9 @@ def test_batched_equals_one_by_one(skel_body):
     params = random_params(4, seed=1)
     out = skel_body(**params)
     for i in range(4):
-        single = skel_body(**{k: v[i:i + 1] for k, v in params.items()})
-        torch.testing.assert_close(out.vertices[i:i + 1], single.vertices, atol=1e-5, rtol=0)
-        torch.testing.assert_close(out.joints[i:i + 1], single.joints, atol=1e-5, rtol=0)
+        single = skel_body(**{k: v[i : i + 1] for k, v in params.items()})
+        torch.testing.assert_close(out.vertices[i : i + 1], single.vertices, atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.joints[i : i + 1], single.joints, atol=1e-5, rtol=0)
 
 
 def test_zero_pose_head_above_pelvis_ankles_below(skel_body):
@@ -97,7 +106,7 @@ def test_ball_rotations_round_trip():
     gen = torch.Generator().manual_seed(3)
     poses = torch.zeros(64, 46)
     angles = torch.rand(64, 5, 3, generator=gen) * 2 * np.pi - np.pi
-    angles[..., 1] = angles[..., 1] * 0.45          # keep the middle angle away from gimbal lock (+-pi/2)
+    angles[..., 1] = angles[..., 1] * 0.45  # keep the middle angle away from gimbal lock (+-pi/2)
     poses[:, list(sum(BALL_JOINT_DOFS, ()))] = angles.reshape(64, 15)
     rotmats = ball_dofs_to_rotmats(poses.double())
     eye = torch.eye(3, dtype=torch.float64).expand(64, 5, 3, 3)
@@ -108,7 +117,7 @@ def test_ball_rotations_round_trip():
 def test_ball_rotation_composition_is_skels():
     """Single-DoF rotations compose as R2 @ R1 @ R0 about the listed axes (body-models' convention)."""
     poses = torch.zeros(1, 46, dtype=torch.float64)
-    poses[0, 29:32] = torch.tensor([0.3, 0.5, 0.7], dtype=torch.float64)   # shoulder_r x, y, z
+    poses[0, 29:32] = torch.tensor([0.3, 0.5, 0.7], dtype=torch.float64)  # shoulder_r x, y, z
     c, s = np.cos, np.sin
     rx = np.array([[1, 0, 0], [0, c(0.3), -s(0.3)], [0, s(0.3), c(0.3)]])
     ry = np.array([[c(0.5), 0, s(0.5)], [0, 1, 0], [-s(0.5), 0, c(0.5)]])
@@ -118,10 +127,18 @@ def test_ball_rotation_composition_is_skels():
 
 def test_fake_files_have_the_real_array_names_and_shapes(fake_models_dir):
     data = pickle.loads((fake_models_dir / "skel" / "skel_female.pkl").read_bytes())
-    shapes = {"skin_template_v": (6890, 3), "skin_template_f": (13776, 3), "shapedirs": (6890, 3, 10),
-              "posedirs": (6890, 3, 207), "skin_weights": (6890, 24), "J_regressor_osim": (24, 6890),
-              "J_regressor": (24, 6890), "apose_rel_transfo": (24, 4, 4), "per_joint_rot": (24, 3, 3),
-              "osim_kintree_table": (2, 24)}
+    shapes = {
+        "skin_template_v": (6890, 3),
+        "skin_template_f": (13776, 3),
+        "shapedirs": (6890, 3, 10),
+        "posedirs": (6890, 3, 207),
+        "skin_weights": (6890, 24),
+        "J_regressor_osim": (24, 6890),
+        "J_regressor": (24, 6890),
+        "apose_rel_transfo": (24, 4, 4),
+        "per_joint_rot": (24, 3, 3),
+        "osim_kintree_table": (2, 24),
+    }
     for key, shape in shapes.items():
         assert data[key].shape == shape, key
     assert data["skin_weights"].toarray().sum(1) == pytest.approx(np.ones(6890))

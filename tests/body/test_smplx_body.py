@@ -1,4 +1,5 @@
 """SMPL-X and SMPL adapters (fake asset files), checked against smplx itself and the Multi-HMR fixture."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,8 @@ import roma
 import smplx
 import torch
 
-from hmr.body import load_body_model, smplx_params_from_rotmats
+from hmr.body import load_body_model
+from hmr.nn.outputs import smplx_params_from_rotmats
 
 
 def random_params(model, batch, seed=0, scale=0.3):
@@ -16,7 +18,7 @@ def random_params(model, batch, seed=0, scale=0.3):
 
 
 def one_by_one(model, params):
-    outs = [model(**{k: v[i:i + 1] for k, v in params.items()}) for i in range(len(next(iter(params.values()))))]
+    outs = [model(**{k: v[i : i + 1] for k, v in params.items()}) for i in range(len(next(iter(params.values()))))]
     return torch.cat([o.vertices for o in outs]), torch.cat([o.joints for o in outs])
 
 
@@ -42,8 +44,16 @@ def test_batched_equals_one_by_one(name, request):
 
 
 def test_smplx_matches_smplx_package_with_axis_angle(smplx_body, fake_models_dir):
-    reference = smplx.create(str(fake_models_dir), "smplx", gender="neutral", use_pca=False, flat_hand_mean=True,
-                             num_betas=10, num_expression_coeffs=10, batch_size=2)
+    reference = smplx.create(
+        str(fake_models_dir),
+        "smplx",
+        gender="neutral",
+        use_pca=False,
+        flat_hand_mean=True,
+        num_betas=10,
+        num_expression_coeffs=10,
+        batch_size=2,
+    )
     params = random_params(smplx_body, 2, seed=2, scale=0.5)
     ref = reference(**{k: v.reshape(2, -1) for k, v in params.items()}, pose2rot=True)
     ours = smplx_body(**params)
@@ -105,10 +115,13 @@ def test_global_orient_rotates_about_the_pelvis(name, request):
 def test_multihmr_layout_reproduces_the_fixture(smplx_body, multihmr_fixture):
     """Posing the fixture's 53 rotations and moving the head joint onto ``transl`` gives its meshes."""
     expected = np.load(multihmr_fixture / "expected_vits448.npz")
-    params = smplx_params_from_rotmats(torch.from_numpy(expected["rotmat"]), torch.from_numpy(expected["betas"]),
-                                       torch.from_numpy(expected["expression"]))
+    params = smplx_params_from_rotmats(
+        torch.from_numpy(expected["rotmat"]),
+        torch.from_numpy(expected["betas"]),
+        torch.from_numpy(expected["expression"]),
+    )
     out = smplx_body(**params)
-    head = out.joints[:, smplx_body.head_joint:smplx_body.head_joint + 1]
+    head = out.joints[:, smplx_body.head_joint : smplx_body.head_joint + 1]
     shift = torch.from_numpy(expected["transl"])[:, None] - head
     np.testing.assert_allclose((out.vertices + shift).numpy(), expected["vertices"], atol=1e-4)
     np.testing.assert_allclose((out.joints + shift).numpy(), expected["joints_3d"], atol=1e-4)

@@ -1,4 +1,5 @@
 """``--help`` and README.md agree: every option of every command is documented in the README."""
+
 from __future__ import annotations
 
 import argparse

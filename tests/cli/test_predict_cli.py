@@ -1,12 +1,23 @@
 """`hmr predict` end to end on a tiny network: outputs, bad files, zero persons, batching."""
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from hmr.cli.main import main
 
-SCHEMA = {"scores": 1, "loc": 2, "transl": 2, "transl_pelvis": 2, "rotvec": 3, "betas": 2, "expression": 2,
-          "vertices": 3, "joints_3d": 3, "joints_2d": 3}
+SCHEMA = {
+    "scores": 1,
+    "loc": 2,
+    "transl": 2,
+    "transl_pelvis": 2,
+    "rotvec": 3,
+    "betas": 2,
+    "expression": 2,
+    "vertices": 3,
+    "joints_3d": 3,
+    "joints_2d": 3,
+}
 
 
 def photo(seed: int, width: int = 160, height: int = 120) -> Image.Image:
@@ -26,8 +37,21 @@ def image_dir(tmp_path):
 
 
 def run_predict(args, tiny_checkpoint, fake_models_dir, out):
-    return main(["predict", *args, "--checkpoint", str(tiny_checkpoint), "--models-dir", str(fake_models_dir),
-                 "--out", str(out), "-q", "--device", "cpu"])
+    return main(
+        [
+            "predict",
+            *args,
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--models-dir",
+            str(fake_models_dir),
+            "--out",
+            str(out),
+            "-q",
+            "--device",
+            "cpu",
+        ]
+    )
 
 
 def test_folder_with_a_broken_file_keeps_going(image_dir, tiny_checkpoint, fake_models_dir, tmp_path, capsys):
@@ -52,8 +76,9 @@ def test_folder_with_a_broken_file_keeps_going(image_dir, tiny_checkpoint, fake_
 
 def test_zero_persons_gives_empty_arrays(tiny_checkpoint, fake_models_dir, tmp_path):
     photo(4).save(tmp_path / "empty.png")
-    code = run_predict([str(tmp_path / "empty.png"), "--det-thresh", "1.0"], tiny_checkpoint, fake_models_dir,
-                       tmp_path / "out")
+    code = run_predict(
+        [str(tmp_path / "empty.png"), "--det-thresh", "1.0"], tiny_checkpoint, fake_models_dir, tmp_path / "out"
+    )
     assert code == 0
     result = np.load(tmp_path / "out" / "empty.npz")
     assert result["scores"].shape == (0,)

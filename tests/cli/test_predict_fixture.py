@@ -1,4 +1,5 @@
 """Acceptance: `hmr predict` reproduces the reference Multi-HMR outputs of the shared fixture."""
+
 import importlib.util
 
 import numpy as np
@@ -17,9 +18,28 @@ def _checker(fixture_dir):
 def test_predict_matches_reference(multihmr_fixture, fixture_checkpoint, fake_models_dir, tmp_path, capsys):
     expected_path = multihmr_fixture / "expected_vits448.npz"
     det_thresh = float(np.load(expected_path)["det_thresh"])
-    code = main(["predict", str(multihmr_fixture / "input_448.png"), "--checkpoint", str(fixture_checkpoint),
-                 "--models-dir", str(fake_models_dir), "--fov", "60", "--det-thresh", str(det_thresh), "--nms", "3",
-                 "--out", str(tmp_path), "--no-render", "-q", "--device", "cpu"])
+    code = main(
+        [
+            "predict",
+            str(multihmr_fixture / "input_448.png"),
+            "--checkpoint",
+            str(fixture_checkpoint),
+            "--models-dir",
+            str(fake_models_dir),
+            "--fov",
+            "60",
+            "--det-thresh",
+            str(det_thresh),
+            "--nms",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--no-render",
+            "-q",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     got_path = tmp_path / "input_448.npz"
     assert _checker(multihmr_fixture).main([str(expected_path), str(got_path)]) == 0, capsys.readouterr().out

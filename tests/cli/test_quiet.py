@@ -1,4 +1,5 @@
 """``-q`` is quiet: nothing but results and errors, native libraries' log lines included."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from hmr.native_quiet import filtered_stderr, is_noise
+
+pytestmark = pytest.mark.slow  # runs the CLIs in subprocesses with the keypoint models
 
 REPO = Path(__file__).resolve().parents[2]
 HMR = [sys.executable, "-m", "hmr.cli.main"]
@@ -18,9 +22,22 @@ HMR = [sys.executable, "-m", "hmr.cli.main"]
 
 def test_predict_q_prints_nothing(tmp_path):
     """Two photos through the open default (mediapipe graphs, Warp, Anny): not one line."""
-    proc = subprocess.run([*HMR, "predict", "-q", "examples/lab_three_people.jpg", "examples/outdoor_jump.jpg",
-                           "--out", str(tmp_path / "o"), "--no-render"], capture_output=True, text=True,
-                          timeout=600, cwd=REPO)
+    proc = subprocess.run(
+        [
+            *HMR,
+            "predict",
+            "-q",
+            "examples/lab_three_people.jpg",
+            "examples/outdoor_jump.jpg",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-render",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["lab_three_people.npz", "outdoor_jump.npz"]
@@ -37,20 +54,28 @@ def test_video_q_prints_nothing(tmp_path):
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode(None))
-    proc = subprocess.run([*HMR, "video", "-q", str(clip), "--out", str(tmp_path / "o"), "--no-render"],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    proc = subprocess.run(
+        [*HMR, "video", "-q", str(clip), "--out", str(tmp_path / "o"), "--no-render"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""
     assert (tmp_path / "o" / "clip_tracks.npz").is_file()
 
 
 def test_noise_lines_are_recognised():
-    assert is_noise(b"W0000 00:00:1796173780.743607    5071 inference_feedback_manager.cc:114] Feedback manager "
-                    b"requires a model with a single signature inference. Disabling support for feedback tensors.")
+    assert is_noise(
+        b"W0000 00:00:1796173780.743607    5071 inference_feedback_manager.cc:114] Feedback manager "
+        b"requires a model with a single signature inference. Disabling support for feedback tensors."
+    )
     assert is_noise(b"I0000 00:00:1796173780.7 12 gl_context.cc:357] GL version: 3.2")
     assert is_noise(b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
-    assert is_noise(b"Warp CUDA warning: Could not find or load the NVIDIA CUDA driver. GPU execution will not be "
-                    b"available.")
+    assert is_noise(
+        b"Warp CUDA warning: Could not find or load the NVIDIA CUDA driver. GPU execution will not be available."
+    )
     assert not is_noise(b"E0000 00:00:1796173780.7 12 calculator_graph.cc:887] INTERNAL: graph failed")
     assert not is_noise(b"hmr predict: skipped x.jpg: cannot decode")
     assert not is_noise(b"Traceback (most recent call last):")
@@ -68,5 +93,7 @@ def test_filter_drops_native_noise_and_keeps_the_rest(capfd):
         os.write(2, b"in two\nE0000 00:00:1.5 7 x.cc:2] a real error\n")
         print("python's own stderr", file=sys.stderr)
     # (under capfd, Python's sys.stderr bypasses fd 2, so only the set of lines is compared)
-    assert sorted(capfd.readouterr().err.splitlines()) == ["E0000 00:00:1.5 7 x.cc:2] a real error",
-                                                           "python's own stderr"]
+    assert sorted(capfd.readouterr().err.splitlines()) == [
+        "E0000 00:00:1.5 7 x.cc:2] a real error",
+        "python's own stderr",
+    ]

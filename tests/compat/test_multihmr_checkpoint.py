@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from hmr.compat import load_network
 from hmr.compat.multihmr import config_from_args, read_checkpoint
 from hmr.errors import HmrError
-from hmr.nn import load_network
 from hmr.nn.backbone import resample_dinov2_pos_embed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -1,4 +1,5 @@
 """Fixtures for the dataset-format tests: body models come from ``tests/make_fake_body_models.py``."""
+
 from __future__ import annotations
 
 from pathlib import Path

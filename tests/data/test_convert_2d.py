@@ -5,7 +5,7 @@ from data_sources.make_2d import make_coco, make_ehf
 from data_tools.convert_coco import Coco, CocoWholeBody
 from data_tools.convert_ehf import Ehf
 from data_tools.driver import run_conversion
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 from hmr.errors import HmrError
 

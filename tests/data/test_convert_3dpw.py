@@ -2,11 +2,13 @@ import numpy as np
 import pytest
 from data_sources.checks import check_bodies
 from data_sources.make_3dpw import OPENPOSE_FROM_SMPL, make_3dpw
+from data_sources.py2pickle import dumps_py2
 
+from data_tools import safe_pickle
 from data_tools.cli import main
 from data_tools.convert_3dpw import ThreeDPW
 from data_tools.driver import run_conversion
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 from hmr.errors import HmrError
 
@@ -37,6 +39,44 @@ def test_3dpw_roundtrip(src_3dpw, models_dir, tmp_path, max_side):
     # box inside the image, around the body
     x0, y0, x1, y1 = person.bbox_xyxy
     assert 0 <= x0 < x1 < sample["img_w"] and 0 <= y0 < y1 < sample["img_h"]
+
+
+@pytest.mark.parametrize("max_side", [2000, 96])
+def test_3dpw_each_label_lands_on_its_own_image(src_3dpw, models_dir, tmp_path, max_side):
+    """img_frame_ids are 2t, as in the real files: image t must still get frame t's pose and camera.
+
+    Each source image has a white marker where the first actor's pelvis projects in that frame; the
+    stored label's pelvis, projected with the stored K, must fall on the stored image's marker.
+    """
+    src, _ = src_3dpw
+    run_conversion(ThreeDPW(), src, tmp_path, max_side=max_side, models_dir=models_dir, quiet=True)
+    ds = IndexedDataset(tmp_path)
+    keys = sorted(ds.keys)
+    assert keys == sorted(
+        f"3dpw/{split}/{seq}__image_{t:05d}"
+        for split, seq in (("train", "courtyard_walk_00"), ("test", "downtown_run_01"))
+        for t in range(3)
+    )
+    scale = min(max_side, 192) / 192
+    for key in keys:
+        sample = ds.get(key)
+        pelvis_px = project(sample["persons"][0].kp3d[0, :3], sample["K"])
+        grey = np.asarray(sample["image"], np.float64).mean(-1)
+        rows, cols = np.nonzero(grey > 0.5 * grey.max())
+        marker_px = np.array([cols.mean(), rows.mean()])
+        assert grey.max() > 150, key
+        np.testing.assert_allclose(pelvis_px, marker_px, atol=max(1.0, 1.5 * scale), err_msg=key)
+
+
+def test_3dpw_frame_count_mismatch_is_one_line(tmp_path, models_dir):
+    root = tmp_path / "src"
+    make_3dpw(root, models_dir, frames=2)
+    seq_file = root / "sequenceFiles" / "test" / "downtown_run_01.pkl"
+    seq = safe_pickle.load(seq_file, encoding="latin1")
+    seq["poses"] = [poses[:1] for poses in seq["poses"]]
+    seq_file.write_bytes(dumps_py2(seq))
+    with pytest.raises(HmrError, match=r"poses has \[1\] frames per person but cam_poses has 2"):
+        list(ThreeDPW().items(root, ["test"]))
 
 
 def test_3dpw_split_filter_and_py2_pickle_needs_latin1(src_3dpw, models_dir, tmp_path):

@@ -6,7 +6,7 @@ from data_tools import safe_pickle
 from data_tools.bodies import BodyBank
 from data_tools.convert_agora import Agora, kabsch
 from data_tools.driver import run_conversion
-from hmr.data.camera import project, rotvec_to_matrix
+from hmr.camera import project, rotvec_to_matrix
 from hmr.data.reader import IndexedDataset
 from hmr.errors import HmrError
 

@@ -1,4 +1,3 @@
-
 from data_sources.checks import check_bodies
 from data_sources.make_bedlam import make_bedlam
 

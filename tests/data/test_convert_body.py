@@ -1,4 +1,5 @@
 """SMPL-X -> SKEL label versions fitted on the skin, on the fake body models."""
+
 import numpy as np
 import pytest
 from data_sources.bodies import random_params
@@ -15,6 +16,8 @@ from hmr.data.stats import all_stats
 from hmr.data.verify import verify_dataset
 from hmr.errors import HmrError
 
+pytestmark = pytest.mark.slow  # fits SKEL and SMPL-X to SMPL-family meshes
+
 
 def _dataset_with_smplx_people(root, models_dir):
     """Three SMPL-X people in one image: two in poses SKEL can take, one with a shape it cannot."""
@@ -25,9 +28,18 @@ def _dataset_with_smplx_people(root, models_dir):
     params["betas"][2, 2:] = 25.0  # large random per-vertex offsets: no SKEL body has them
     params["expression"][:] = 0.0
     params["transl"] += [0.0, 0.0, 4.0]
-    persons = [PersonLabel(body_model="smplx", gender="neutral", num_betas=10,
-                           params={k: v[i] for k, v in params.items()}, has_params=True, has_betas=True,
-                           has_transl=True) for i in range(3)]
+    persons = [
+        PersonLabel(
+            body_model="smplx",
+            gender="neutral",
+            num_betas=10,
+            params={k: v[i] for k, v in params.items()},
+            has_params=True,
+            has_betas=True,
+            has_transl=True,
+        )
+        for i in range(3)
+    ]
     persons.append(PersonLabel(kp2d=np.ones((17, 3)), kp2d_format="coco17"))  # 2D only: not fitted
     with SplitWriter(root, "toy", "train", "test") as writer:
         writer.add("img0", b"\xff\xd8fake", "jpg", np.eye(3), 64, 64, persons)
@@ -55,8 +67,9 @@ def test_smplx_to_skel_fits_and_reports_non_converged(tmp_path, models_dir):
     bank = BodyBank(models_dir)
     model = bank.model("smplx", "neutral", 10)
     ref = bank.forward("smpl", "neutral", {"betas": np.zeros((1, 10))})[0][0]
-    corr = correspondence(bank.forward("smplx", "neutral", {"betas": np.zeros((1, 10))})[0][0],
-                          np.asarray(model.faces, np.int64), ref)
+    corr = correspondence(
+        bank.forward("smplx", "neutral", {"betas": np.zeros((1, 10))})[0][0], np.asarray(model.faces, np.int64), ref
+    )
     corr = (torch.as_tensor(corr[0]), torch.as_tensor(corr[1], dtype=torch.float32))
     target = map_vertices(torch.as_tensor(source_verts, dtype=torch.float32), corr).numpy()
     for i in range(2):
@@ -82,9 +95,18 @@ def test_smpl_to_smplx_label_version(tmp_path, models_dir):
     params["body_pose"] *= 0.3
     params["betas"][:, 2:] = 0.0
     params["transl"] += [0.0, 0.0, 4.0]
-    persons = [PersonLabel(body_model="smpl", gender="male", num_betas=10,
-                           params={k: v[i] for k, v in params.items()}, has_params=True, has_betas=True,
-                           has_transl=True) for i in range(2)]
+    persons = [
+        PersonLabel(
+            body_model="smpl",
+            gender="male",
+            num_betas=10,
+            params={k: v[i] for k, v in params.items()},
+            has_params=True,
+            has_betas=True,
+            has_transl=True,
+        )
+        for i in range(2)
+    ]
     with SplitWriter(tmp_path, "toy", "train", "test") as writer:
         writer.add("img0", b"\xff\xd8fake", "jpg", np.eye(3), 64, 64, persons)
     report = convert_body(tmp_path, "smplx", models_dir=models_dir, iters=20, quiet=True)

@@ -7,6 +7,7 @@ default 60 iterations reach 15-17 mm and these short fits 16-22 mm (six poses), 
 them while the spiky cloud (~75 mm) fails. An Anny surface given without its vertex order is
 matched to 4-6 mm, so 10 mm.
 """
+
 import json
 
 import numpy as np
@@ -25,6 +26,8 @@ from hmr.data.manifest import write_manifest
 from hmr.data.reader import IndexedDataset
 from hmr.data.stats import all_stats
 from hmr.data.verify import verify_dataset
+
+pytestmark = pytest.mark.slow  # fits Anny to SMPL-family meshes
 
 FAKE_TOLERANCE_MM = 25.0
 
@@ -48,12 +51,29 @@ def _dataset(root, models_dir):
     smpl["body_pose"] *= 0.3
     smpl["betas"][:, 2:] = 0.0
     smpl["transl"] += [0.0, 0.0, 4.0]
-    persons = [PersonLabel(body_model="smplx", gender="neutral", num_betas=10,
-                           params={k: v[i] for k, v in params.items()}, has_params=True, has_betas=True,
-                           has_transl=True) for i in range(3)]
-    persons.append(PersonLabel(body_model="smpl", gender="female", num_betas=10,
-                               params={k: v[0] for k, v in smpl.items()}, has_params=True, has_betas=True,
-                               has_transl=True))
+    persons = [
+        PersonLabel(
+            body_model="smplx",
+            gender="neutral",
+            num_betas=10,
+            params={k: v[i] for k, v in params.items()},
+            has_params=True,
+            has_betas=True,
+            has_transl=True,
+        )
+        for i in range(3)
+    ]
+    persons.append(
+        PersonLabel(
+            body_model="smpl",
+            gender="female",
+            num_betas=10,
+            params={k: v[0] for k, v in smpl.items()},
+            has_params=True,
+            has_betas=True,
+            has_transl=True,
+        )
+    )
     persons.append(PersonLabel(kp2d=np.ones((17, 3)), kp2d_format="coco17"))  # 2D only: not fitted
     with SplitWriter(root, "toy", "train", "test") as writer:
         writer.add("img0", b"\xff\xd8fake", "jpg", np.eye(3), 64, 64, persons)
@@ -64,8 +84,21 @@ def _dataset(root, models_dir):
 
 def test_smplx_and_smpl_to_anny_label_version(tmp_path, models_dir, capsys):
     sources = _dataset(tmp_path, models_dir)
-    code = main(["convert-body", str(tmp_path), "--to", "anny", "--models-dir", str(models_dir), "--iters", "10",
-                 "--tolerance-mm", str(FAKE_TOLERANCE_MM), "-q"])
+    code = main(
+        [
+            "convert-body",
+            str(tmp_path),
+            "--to",
+            "anny",
+            "--models-dir",
+            str(models_dir),
+            "--iters",
+            "10",
+            "--tolerance-mm",
+            str(FAKE_TOLERANCE_MM),
+            "-q",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "anny-fit-v1: 4 persons fitted to anny, 1 did not converge" in out
@@ -109,8 +142,14 @@ def test_fit_finds_an_anny_surface_without_correspondence(anny_target):
     go by the surface, yet lands on it and near the true height."""
     model = anny_target.model
     params = model.neutral_params(2)
-    truth = {"gender": [0.2, 0.9], "age": [0.7, 0.9], "muscle": [0.7, 0.3], "weight": [0.8, 0.3],
-             "height": [0.7, 0.2], "proportions": [0.3, 0.6]}
+    truth = {
+        "gender": [0.2, 0.9],
+        "age": [0.7, 0.9],
+        "muscle": [0.7, 0.3],
+        "weight": [0.8, 0.3],
+        "height": [0.7, 0.2],
+        "proportions": [0.3, 0.6],
+    }
     params.update({k: torch.tensor(v)[:, None] for k, v in truth.items()})
     rng = np.random.default_rng(0)
     params["body_pose"] = torch.as_tensor(rng.normal(0, 0.1, (2, 35, 3)), dtype=torch.float32)

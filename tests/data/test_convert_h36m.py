@@ -4,7 +4,7 @@ from data_sources.make_h36m import make_h36m
 
 from data_tools.convert_h36m import Human36M
 from data_tools.driver import run_conversion
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 
 

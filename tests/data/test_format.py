@@ -1,4 +1,5 @@
 """The unified format itself: shards, index, streaming, label versions, resume, verify, stats."""
+
 import json
 import tarfile
 
@@ -87,9 +88,17 @@ def test_label_versions_join_on_instance_id(converted, tmp_path):
     stem = layout.stems()[0]
     base = IndexedDataset(out).get(converted[1][0])
     iid = f"{base['image_key']}#0"
-    version = PersonLabel(body_model="skel", gender="male", num_betas=10, params={"poses": np.arange(46.0),
-                          "betas": np.zeros(10)}, has_params=True, has_betas=True, pgt_source="skel-fit",
-                          pgt_version="v1", fit_error_mm=4.5)
+    version = PersonLabel(
+        body_model="skel",
+        gender="male",
+        num_betas=10,
+        params={"poses": np.arange(46.0), "betas": np.zeros(10)},
+        has_params=True,
+        has_betas=True,
+        pgt_source="skel-fit",
+        pgt_version="v1",
+        fit_error_mm=4.5,
+    )
     write_label_version(layout, stem, "skel-fit-v1", [{"instance_id": iid, **version.body_record()}])
     write_manifest(layout, label_version_info={"skel-fit-v1": {"source": "test"}})
     joined = IndexedDataset(out, label_version="skel-fit-v1").get(converted[1][0])["persons"][0]
@@ -176,6 +185,7 @@ def test_bad_file_is_reported_and_batch_goes_on(tmp_path, capsys):
     assert manifest["failed"][0]["image"].endswith("000000000003.jpg")
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_dataset(tmp_path):
     make_coco_many(tmp_path / "src", 12, noise=True)
     run_conversion(Coco(), tmp_path / "src", tmp_path / "one", quiet=True)
@@ -233,6 +243,7 @@ class _Synthetic(Coco):
         return ConvertedImage(image, np.eye(3), [person])
 
 
+@pytest.mark.slow
 def test_2000_images_convert_with_bounded_memory(tmp_path):
     """Memory does not grow with the number of images: they stream through a bounded window."""
     import tracemalloc

@@ -7,7 +7,7 @@ from data_tools.cli import main
 from data_tools.convert_emdb import Emdb
 from data_tools.driver import run_conversion
 from data_tools.show import render_sample
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 
 
@@ -22,7 +22,7 @@ def test_show_draws_meshes_where_bodies_project(tmp_path, models_dir, capsys):
     assert changed[pelvis[1], pelvis[0]]  # the silhouette covers the pelvis
     x0, y0, x1, y1 = person.bbox_xyxy
     outside = changed.copy()
-    outside[int(y0) - 3:int(y1) + 4, int(x0) - 3:int(x1) + 4] = False
+    outside[int(y0) - 3 : int(y1) + 4, int(x0) - 3 : int(x1) + 4] = False
     assert outside.sum() < 0.01 * outside.size  # nothing drawn away from the person
     # the CLI writes a contact sheet: 3 tiles in a 2 x 2 grid
     out = tmp_path / "sheet.png"
@@ -36,6 +36,8 @@ def test_show_without_model_files_draws_keypoints_only(tmp_path, models_dir):
     make_emdb(tmp_path / "src", models_dir)
     run_conversion(Emdb(), tmp_path / "src", tmp_path / "out", models_dir=models_dir, quiet=True)
     out = tmp_path / "sheet.png"
-    assert main(["show", str(tmp_path / "out"), "--n", "1", "--out", str(out), "--models-dir",
-                 str(tmp_path / "none")]) == 0
+    assert (
+        main(["show", str(tmp_path / "out"), "--n", "1", "--out", str(out), "--models-dir", str(tmp_path / "none")])
+        == 0
+    )
     assert out.exists()

@@ -4,6 +4,7 @@ The server runs in a subprocess, as a user starts it (``hmr demo``), with its ow
 folder, so tests can measure its memory and check what it leaves behind. The browser is Debian's
 ``chromium`` driven by Playwright; nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,19 +13,37 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from server_process import DemoServer
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic",
-                  # a synthetic webcam (moving test pattern) that needs no permission prompt
-                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    # a synthetic webcam (moving test pattern) that needs no permission prompt
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 
 
 def demo_command(tiny_checkpoint: Path, fake_models_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "hmr.cli.main", "demo", "--checkpoint", str(tiny_checkpoint),
-            "--models-dir", str(fake_models_dir), "--device", "cpu", "-q"]
+    return [
+        sys.executable,
+        "-m",
+        "hmr.cli.main",
+        "demo",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--models-dir",
+        str(fake_models_dir),
+        "--device",
+        "cpu",
+        "-q",
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +83,11 @@ def browser(chromium_path, tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium_profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            str(profile),
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         yield context
         context.close()

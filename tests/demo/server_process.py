@@ -1,4 +1,5 @@
 """A demo server in a subprocess, started the way a user starts it, on a free loopback port."""
+
 from __future__ import annotations
 
 import os
@@ -34,11 +35,20 @@ class DemoServer:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmp_dir = tmp_dir
         self.log_path = log_path
-        env = {**os.environ, "TMPDIR": str(tmp_dir), "GRADIO_ANALYTICS_ENABLED": "False",
-               "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
+        env = {
+            **os.environ,
+            "TMPDIR": str(tmp_dir),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        }
         self._log = open(log_path, "w")
-        self.process = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(self.port)], cwd=REPO,
-                                        env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     @property
     def pid(self) -> int:
@@ -57,7 +67,7 @@ class DemoServer:
         except OSError:
             return False
 
-    def wait_ready(self, timeout_s: float = 120.0) -> "DemoServer":
+    def wait_ready(self, timeout_s: float = 120.0) -> DemoServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -3,6 +3,7 @@
 Every request the page makes outside the loopback address is blocked and recorded: the page must
 render and work without any of them (no CDN, fonts or analytics).
 """
+
 from __future__ import annotations
 
 import io
@@ -10,7 +11,10 @@ import re
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
+
+pytestmark = pytest.mark.browser  # drives headless Chromium
 
 
 def open_demo(browser, url: str):
@@ -35,7 +39,7 @@ def open_demo(browser, url: str):
 def coloured_fraction(png: bytes) -> float:
     """Share of clearly coloured (non-grey) pixels, below the top sixth where the label floats."""
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.int16)
-    pixels = pixels[pixels.shape[0] // 6:]
+    pixels = pixels[pixels.shape[0] // 6 :]
     return float((pixels.max(-1) - pixels.min(-1) > 30).mean())
 
 
@@ -58,14 +62,16 @@ def test_photo_run_shows_overlay_table_downloads_and_3d_model(browser, demo_serv
     page.wait_for_selector("#image-input img", timeout=30_000)
     page.click("#run-image")
 
-    page.wait_for_function("document.querySelector('#status-line')?.innerText.includes('person(s)')",
-                           timeout=120_000)
+    page.wait_for_function("document.querySelector('#status-line')?.innerText.includes('person(s)')", timeout=120_000)
     status = page.inner_text("#status-line")
     found = int(re.search(r"Found (\d+) person", status).group(1))
     assert found >= 1, status
     # the <img> appears before its picture has loaded: wait for the decoded picture, not the element
-    page.wait_for_function("(() => { const img = document.querySelector('#overlay img');"
-                           " return img !== null && img.complete && img.naturalWidth > 0; })()", timeout=30_000)
+    page.wait_for_function(
+        "(() => { const img = document.querySelector('#overlay img');"
+        " return img !== null && img.complete && img.naturalWidth > 0; })()",
+        timeout=30_000,
+    )
     width_px = page.locator("#overlay img").evaluate("img => img.naturalWidth")
     assert width_px == Image.open(example_image).width  # drawn on the full-size photo
 
@@ -110,11 +116,14 @@ def test_live_tab_streams_the_webcam_and_shows_frames_per_second(browser, demo_s
 
     page.wait_for_function(
         "() => { const m = (document.querySelector('#live-fps')?.innerText || '').match(/([0-9.]+) frames\\/s/);"
-        " return m && parseFloat(m[1]) > 0; }", timeout=240_000)
+        " return m && parseFloat(m[1]) > 0; }",
+        timeout=240_000,
+    )
     fps_line = page.inner_text("#live-fps")
     assert re.search(r"\d+ person\(s\), \d+x\d+ px", fps_line), fps_line
-    page.wait_for_function("[...document.querySelectorAll('#live-output img')].some(img => img.naturalWidth > 0)",
-                           timeout=30_000)  # the overlay frames arrive (each replaces the last)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#live-output img')].some(img => img.naturalWidth > 0)", timeout=30_000
+    )  # the overlay frames arrive (each replaces the last)
     assert external == []
     page.close()
 

@@ -1,4 +1,5 @@
 """The demo's endpoints called programmatically with ``gradio_client``, as a script or service would."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,16 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-DEFAULTS = {"body_model": "auto", "backend": "torch", "det_thresh": 0.3, "nms_kernel": 3, "fov_deg": 60,
-            "intrinsics": ""}
+pytestmark = pytest.mark.slow  # starts demo servers
+
+DEFAULTS = {
+    "body_model": "auto",
+    "backend": "torch",
+    "det_thresh": 0.3,
+    "nms_kernel": 3,
+    "fov_deg": 60,
+    "intrinsics": "",
+}
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +93,16 @@ def test_settings_change_the_prediction(client, checkpoint, example_image):
     np.testing.assert_allclose(K, [[700, 0, width / 2], [0, 710, height / 2], [0, 0, 1]], rtol=1e-5)
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"checkpoint": "/etc/passwd"}, "/etc/passwd is not in the list of choices"),  # no path from a browser
-    ({"intrinsics": "500, 500"}, "intrinsics must be four numbers"),
-    ({"backend": "tensorflow"}, "tensorflow.* is not in the list of choices"),
-    ({"nms_kernel": 4}, "nms kernel must be an odd integer"),
-    ({"body_model": "skel"}, "predicts 'smplx' bodies, not 'skel'"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"checkpoint": "/etc/passwd"}, "/etc/passwd is not in the list of choices"),  # no path from a browser
+        ({"intrinsics": "500, 500"}, "intrinsics must be four numbers"),
+        ({"backend": "tensorflow"}, "tensorflow.* is not in the list of choices"),
+        ({"nms_kernel": 4}, "nms kernel must be an odd integer"),
+        ({"body_model": "skel"}, "predicts 'smplx' bodies, not 'skel'"),
+    ],
+)
 def test_bad_settings_are_refused_with_a_message(client, checkpoint, example_image, settings, message):
     with pytest.raises(AppError, match=message):
         predict_image(client, example_image, settings.pop("checkpoint", checkpoint), **settings)
@@ -105,8 +117,9 @@ def test_non_image_is_refused_with_a_message(client, checkpoint, tmp_path):
 
 def test_predict_video_returns_overlay_video_and_tracks(client, checkpoint, tmp_path):
     video = write_video(tmp_path / "walk.mp4", frames=6)
-    overlay, tracks, status = client.predict(handle_file(str(video)), 1, checkpoint,
-                                             *DEFAULTS.values(), api_name="/predict_video")
+    overlay, tracks, status = client.predict(
+        handle_file(str(video)), 1, checkpoint, *DEFAULTS.values(), api_name="/predict_video"
+    )
     overlay_path = overlay["video"] if isinstance(overlay, dict) else overlay
     with av.open(overlay_path) as container:
         decoded = sum(1 for _ in container.decode(video=0))
@@ -120,5 +133,4 @@ def test_empty_video_is_refused_with_a_message(client, checkpoint, tmp_path):
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
     with pytest.raises(AppError, match="empty.mp4"):
-        client.predict(handle_file(str(empty)), 1, checkpoint, *DEFAULTS.values(),
-                       api_name="/predict_video")
+        client.predict(handle_file(str(empty)), 1, checkpoint, *DEFAULTS.values(), api_name="/predict_video")

@@ -1,13 +1,16 @@
 """Load check: 8 clients at once queue behind the concurrency limit, all finish, the server stays up
 and its memory comes back to where it was."""
+
 from __future__ import annotations
 
 import time
 
+import pytest
 from gradio_client import Client, handle_file
 from gradio_client.utils import Status
-
 from server_process import rss_mb
+
+pytestmark = pytest.mark.slow  # starts demo servers
 
 CLIENTS = 8
 ROUNDS = 2
@@ -17,8 +20,10 @@ MEMORY_SLACK_MB = 100.0
 
 def run_round(clients: list[Client], image, checkpoint: str) -> tuple[list, set]:
     """Submit one request per client at once; returns the outputs and every status code seen."""
-    jobs = [c.submit(handle_file(str(image)), checkpoint, "auto", "torch", 0.3, 3, 60, "", api_name="/predict_image")
-            for c in clients]
+    jobs = [
+        c.submit(handle_file(str(image)), checkpoint, "auto", "torch", 0.3, 3, 60, "", api_name="/predict_image")
+        for c in clients
+    ]
     seen: set = set()
     while not all(job.done() for job in jobs):
         seen.update(job.status().code for job in jobs)

@@ -1,4 +1,5 @@
 """The demo's parts without a server: model cache, settings checks, file store, handlers, CLI."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,7 @@ from hmr.errors import HmrError
 load_demo()  # puts the checkout's `demo` package on the path, analytics off
 from demo.app import ImageUpload, build_app  # noqa: E402
 from demo.handlers import DemoHandlers, parse_intrinsics, show_user_errors  # noqa: E402
-from demo.models import (AUTO_BODY, OPEN_DEFAULT, DemoConfig, ModelChoice, PredictorCache,  # noqa: E402
-                         find_checkpoints)
+from demo.models import AUTO_BODY, OPEN_DEFAULT, DemoConfig, ModelChoice, PredictorCache, find_checkpoints  # noqa: E402
 from demo.outputs import OutputStore, standing_heights_m  # noqa: E402
 
 SETTINGS = ("auto", "torch", 0.3, 3, 60.0, "")
@@ -41,8 +41,11 @@ def test_predictors_are_cached_per_setting_and_the_oldest_dropped():
     config = DemoConfig(checkpoints=["a.pt", "b.pt"], cache_size=2)
     factory = CountingFactory()
     cache = PredictorCache(config, factory)
-    a_smplx, a_anny, b = ModelChoice("a.pt", "smplx", "torch"), ModelChoice("a.pt", "anny", "torch"), \
-        ModelChoice("b.pt", AUTO_BODY, "torch")
+    a_smplx, a_anny, b = (
+        ModelChoice("a.pt", "smplx", "torch"),
+        ModelChoice("a.pt", "anny", "torch"),
+        ModelChoice("b.pt", AUTO_BODY, "torch"),
+    )
 
     threads = [threading.Thread(target=cache.get, args=(a_smplx,)) for _ in range(4)]
     for thread in threads:
@@ -61,11 +64,14 @@ def test_predictors_are_cached_per_setting_and_the_oldest_dropped():
     assert factory.loads[-1] == a_anny
 
 
-@pytest.mark.parametrize("choice, message", [
-    (ModelChoice("/etc/passwd", AUTO_BODY, "torch"), "unknown checkpoint"),
-    (ModelChoice("a.pt", AUTO_BODY, "tflite"), "unknown backend"),
-    (ModelChoice("a.pt", "mano", "torch"), "unknown body model"),
-])
+@pytest.mark.parametrize(
+    "choice, message",
+    [
+        (ModelChoice("/etc/passwd", AUTO_BODY, "torch"), "unknown checkpoint"),
+        (ModelChoice("a.pt", AUTO_BODY, "tflite"), "unknown backend"),
+        (ModelChoice("a.pt", "mano", "torch"), "unknown body model"),
+    ],
+)
 def test_only_offered_settings_are_loaded(choice, message):
     cache = PredictorCache(DemoConfig(checkpoints=["a.pt"]), CountingFactory())
     with pytest.raises(HmrError, match=message):
@@ -158,17 +164,31 @@ def test_missing_body_model_files_are_a_message(tiny_checkpoint, tmp_path, examp
 
 def test_heights_do_not_depend_on_the_pose(fake_models_dir):
     from hmr.body import load_body_model
-    from hmr.infer.result import Person
+    from hmr.result import Person
 
     body = load_body_model("smplx", models_dir=fake_models_dir)
     torch.manual_seed(0)
     betas = torch.randn(2, 10) * 0.5
 
     def person(b, pose_scale):
-        params = {"betas": b.numpy(), "body_pose": (torch.randn(21, 3) * pose_scale).numpy(),
-                  "global_orient": np.array([0.0, 1.0, 0.0], np.float32)}
-        return Person(0.9, np.zeros(2), np.zeros(3), np.zeros(3), np.zeros((1, 3)), b.numpy(), np.zeros(0),
-                      np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 2)), params=params)
+        params = {
+            "betas": b.numpy(),
+            "body_pose": (torch.randn(21, 3) * pose_scale).numpy(),
+            "global_orient": np.array([0.0, 1.0, 0.0], np.float32),
+        }
+        return Person(
+            0.9,
+            np.zeros(2),
+            np.zeros(3),
+            np.zeros(3),
+            np.zeros((1, 3)),
+            b.numpy(),
+            np.zeros(0),
+            np.zeros((1, 3)),
+            np.zeros((1, 3)),
+            np.zeros((1, 2)),
+            params=params,
+        )
 
     standing = standing_heights_m(body, [person(betas[0], 0.0), person(betas[1], 0.0)])
     crouched = standing_heights_m(body, [person(betas[0], 0.8), person(betas[1], 0.8)])
@@ -181,8 +201,9 @@ def test_heights_do_not_depend_on_the_pose(fake_models_dir):
 
 
 def test_live_frames_are_shrunk_drawn_and_timed(tiny_checkpoint, fake_models_dir, tmp_path):
-    config = DemoConfig(checkpoints=[str(tiny_checkpoint)], models_dir=str(fake_models_dir), device="cpu",
-                        live_max_side=320)
+    config = DemoConfig(
+        checkpoints=[str(tiny_checkpoint)], models_dir=str(fake_models_dir), device="cpu", live_max_side=320
+    )
     handlers = DemoHandlers(config, store=OutputStore(parent=tmp_path))
     frame = np.asarray(Image.new("RGB", (800, 600), (90, 120, 150)))
     state = {}
@@ -212,5 +233,3 @@ def test_cli_options_and_early_errors(tmp_path):
     assert args.share and args.port == 8000 and args.quiet and args.checkpoint == ["x.pt"]
     with pytest.raises(HmrError, match="no such file"):
         args.run(build_parser().parse_args(["demo", "--checkpoint", str(tmp_path / "missing.pt")]))
-
-

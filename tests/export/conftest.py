@@ -1,5 +1,6 @@
 """Exported models shared by the export tests: each is traced once per session (tracing a ViT-S takes
 30-60 s on two CPU cores), from the shared Multi-HMR fixture checkpoint and the fake SMPL-X."""
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,7 @@ def fixture_image(multihmr_fixture) -> np.ndarray:
 def test_images(fixture_image) -> dict[str, np.ndarray]:
     """At the fixture threshold the fixture network finds 3, 1 and 0 persons in these (non-square ones
     exercise the letterbox); at ``onnx_checks.VARIANT_THRESH`` the 224 px variant finds 2, 1 and 0."""
-    return {"fixture": fixture_image, "wide": fixture_image[100:300].copy(),
-            "black": np.zeros((300, 400, 3), np.uint8)}
+    return {"fixture": fixture_image, "wide": fixture_image[100:300].copy(), "black": np.zeros((300, 400, 3), np.uint8)}
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +74,9 @@ def variant_checkpoint(multihmr_fixture, tmp_path_factory) -> Path:
 def variant_onnx(variant_checkpoint, smplx_body, tmp_path_factory) -> Path:
     from hmr.export import export_onnx
 
-    return export_onnx(variant_checkpoint, tmp_path_factory.mktemp("onnx") / "vits224.onnx", max_persons=8,
-                       body_model=smplx_body)
+    return export_onnx(
+        variant_checkpoint, tmp_path_factory.mktemp("onnx") / "vits224.onnx", max_persons=8, body_model=smplx_body
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Constants and comparisons shared by the export tests (a plain module: conftest files are not importable
 by name once several test folders have one)."""
+
 import numpy as np
 
 #: the fixture's threshold: 3 persons in its image (README of shared/fixtures/multihmr)

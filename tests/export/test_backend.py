@@ -1,4 +1,5 @@
 """The ONNX backend: provider choice and fallback, self-description, bad files, and running without torch."""
+
 import json
 import logging
 import os
@@ -13,13 +14,15 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
+from onnx_checks import FIXTURE_THRESH
 from PIL import Image
 
 from hmr.errors import HmrError
-from hmr.infer.onnx_backend import FORMAT_TAG, OnnxBackend, choose_providers, decode_faces, open_session
+from hmr.infer.onnx_backend import OnnxBackend, choose_providers, open_session
 from hmr.infer.preprocess import prepare
+from hmr.onnx_format import FORMAT_TAG, decode_faces
 
-from onnx_checks import FIXTURE_THRESH
+pytestmark = pytest.mark.slow  # builds and exports ONNX models
 
 REPO = Path(__file__).resolve().parents[2]
 GPU_WHEEL = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -40,6 +43,7 @@ def fixture_metadata(fixture_onnx) -> dict:
 
 
 # -- providers ---------------------------------------------------------------------------------------
+
 
 def test_auto_prefers_tensorrt_then_cuda_then_cpu():
     assert choose_providers("auto", GPU_WHEEL[::-1]) == GPU_WHEEL
@@ -83,6 +87,7 @@ def test_bad_gpu_index_is_a_clear_error(fixture_onnx):
 
 # -- metadata ----------------------------------------------------------------------------------------
 
+
 def test_metadata_describes_the_model(fixture_onnx, smplx_body):
     session = ort.InferenceSession(str(fixture_onnx), providers=["CPUExecutionProvider"])
     model_meta = session.get_modelmeta()
@@ -102,7 +107,10 @@ def test_metadata_describes_the_model(fixture_onnx, smplx_body):
     assert outputs["vertices"]["shape"] == ["batch", 8, 10475, 3] and "m, camera frame" in outputs["vertices"]["units"]
     assert outputs["valid"]["dtype"] == "bool"
     assert [(i.name, i.type) for i in session.get_inputs()] == [
-        ("images", "tensor(uint8)"), ("K", "tensor(float)"), ("det_thresh", "tensor(float)")]
+        ("images", "tensor(uint8)"),
+        ("K", "tensor(float)"),
+        ("det_thresh", "tensor(float)"),
+    ]
     assert session.get_inputs()[0].shape == ["batch", 3, 448, 448]
 
 
@@ -112,8 +120,9 @@ def test_node_debug_records_are_stripped(fixture_onnx):
     assert str(REPO) not in model.SerializeToString().decode("latin-1")
 
 
-def test_large_models_keep_weights_beside_the_graph(fixture_exporter, fixture_onnx, fixture_image, tmp_path,
-                                                     monkeypatch):
+def test_large_models_keep_weights_beside_the_graph(
+    fixture_exporter, fixture_onnx, fixture_image, tmp_path, monkeypatch
+):
     """Past protobuf's 2 GiB the weights go to ``<name>.data``; such a pair loads and runs the same."""
     from hmr.export import onnx_export
 
@@ -129,15 +138,19 @@ def test_large_models_keep_weights_beside_the_graph(fixture_exporter, fixture_on
 
 # -- bad files -----------------------------------------------------------------------------------------
 
+
 def _small_model(path: Path, metadata: dict[str, str], outputs: list[str], img_size: int = 448) -> Path:
     """A valid ONNX file with the hmr inputs whose outputs are copies of K (enough for loading checks)."""
-    inputs = [helper.make_tensor_value_info("images", TensorProto.UINT8, ["batch", 3, img_size, img_size]),
-              helper.make_tensor_value_info("K", TensorProto.FLOAT, ["batch", 3, 3]),
-              helper.make_tensor_value_info("det_thresh", TensorProto.FLOAT, [])]
+    inputs = [
+        helper.make_tensor_value_info("images", TensorProto.UINT8, ["batch", 3, img_size, img_size]),
+        helper.make_tensor_value_info("K", TensorProto.FLOAT, ["batch", 3, 3]),
+        helper.make_tensor_value_info("det_thresh", TensorProto.FLOAT, []),
+    ]
     nodes = [helper.make_node("Identity", ["K"], [name]) for name in outputs]
     values = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs]
-    model = helper.make_model(helper.make_graph(nodes, "small", inputs, values),
-                              opset_imports=[helper.make_opsetid("", 18)])
+    model = helper.make_model(
+        helper.make_graph(nodes, "small", inputs, values), opset_imports=[helper.make_opsetid("", 18)]
+    )
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(path))
@@ -187,8 +200,12 @@ def test_mismatched_files(tmp_path, fixture_metadata):
     damaged = _small_model(tmp_path / "damaged.onnx", {**fixture_metadata, "max_persons": "eight"}, params)
     with pytest.raises(HmrError, match="metadata is incomplete or damaged"):
         OnnxBackend(damaged, device="cpu")
-    resized = _small_model(tmp_path / "resized.onnx", fixture_metadata, params + ["vertices", "joints_3d", "joints_2d",
-                                                                                 "transl_pelvis"], img_size=224)
+    resized = _small_model(
+        tmp_path / "resized.onnx",
+        fixture_metadata,
+        params + ["vertices", "joints_3d", "joints_2d", "transl_pelvis"],
+        img_size=224,
+    )
     with pytest.raises(HmrError, match="images input has shape .*448 px"):
         OnnxBackend(resized, device="cpu")
 
@@ -203,10 +220,12 @@ def test_wrong_body_model_or_nms_kernel(fixture_onnx, fixture_image):
 
 # -- no torch ------------------------------------------------------------------------------------------
 
+
 def _run_without_torch(script: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, "-c", BLOCK_TORCH + script], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]
 
 
@@ -243,9 +262,11 @@ def test_service_snippet_in_docs_runs_without_hmr_or_torch(fixture_onnx, multihm
     snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
     for line in ('MODEL = "model.onnx"', 'IMAGE = "photo.jpg"', "DET_THRESH = 0.3"):
         assert line in snippet, line
-    snippet = (snippet.replace('MODEL = "model.onnx"', f"MODEL = {str(fixture_onnx)!r}")
-               .replace('IMAGE = "photo.jpg"', f"IMAGE = {str(multihmr_fixture / 'input_448.png')!r}")
-               .replace("DET_THRESH = 0.3", f"DET_THRESH = {FIXTURE_THRESH}"))
+    snippet = (
+        snippet.replace('MODEL = "model.onnx"', f"MODEL = {str(fixture_onnx)!r}")
+        .replace('IMAGE = "photo.jpg"', f"IMAGE = {str(multihmr_fixture / 'input_448.png')!r}")
+        .replace("DET_THRESH = 0.3", f"DET_THRESH = {FIXTURE_THRESH}")
+    )
     blocker = BLOCK_TORCH + textwrap.dedent("""
         class _NoHmr(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
@@ -257,8 +278,11 @@ def test_service_snippet_in_docs_runs_without_hmr_or_torch(fixture_onnx, multihm
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     # providers chosen explicitly: the best this wheel has (CPU on the CPU wheel), never e.g. Azure's
-    best = next(p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-                if p in ort.get_available_providers())
+    best = next(
+        p
+        for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+        if p in ort.get_available_providers()
+    )
     assert run.stdout.strip().endswith(f"person(s) on {best}"), run.stdout
     got = np.load(tmp_path / "out.npz")
     expected = np.load(multihmr_fixture / "expected_vits448.npz")

@@ -1,14 +1,16 @@
 """``hmr export onnx`` and ``hmr predict --backend onnx`` end to end."""
+
 import numpy as np
 import pytest
 import torch
+from onnx_checks import assert_results_match
 
 from hmr.cli.main import main
 from hmr.infer.onnx_backend import OnnxBackend
 from hmr.infer.preprocess import prepare
 from hmr.nn.detection import nms_score_map
 
-from onnx_checks import assert_results_match
+pytestmark = pytest.mark.slow  # builds and exports ONNX models
 
 
 def _threshold_between_peaks(network, prepared, count):
@@ -20,14 +22,31 @@ def _threshold_between_peaks(network, prepared, count):
     return float(peaks[count - 1] + peaks[count]) / 2
 
 
-def test_export_parameters_only_and_run_with_torch_body(tiny_checkpoint, tiny_network, smplx_body,
-                                                        fake_models_dir, test_images, tmp_path):
+def test_export_parameters_only_and_run_with_torch_body(
+    tiny_checkpoint, tiny_network, smplx_body, fake_models_dir, test_images, tmp_path
+):
     """Small config, ``--body-model none``: the backend adds the meshes with hmr.body; same as torch."""
     from hmr.infer.torch_backend import TorchBackend
 
     out = tmp_path / "tiny.onnx"
-    assert main(["export", "onnx", "--checkpoint", str(tiny_checkpoint), "--body-model", "none",
-                 "--max-persons", "4", "--out", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "onnx",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--body-model",
+                "none",
+                "--max-persons",
+                "4",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     backend = OnnxBackend(out, device="cpu", models_dir=fake_models_dir)
     assert backend.info.body_model == "none" and backend.img_size == 112 and backend.info.max_persons == 4
     assert "vertices" not in backend.output_names
@@ -58,9 +77,24 @@ def test_export_rejects_bad_options(tiny_checkpoint, tmp_path, capsys):
 def test_predict_with_onnx_backend_reproduces_fixture(fixture_onnx, multihmr_fixture, tmp_path):
     """The core issue's fixture check, through the CLI and the ONNX backend."""
     expected = np.load(multihmr_fixture / "expected_vits448.npz")
-    rc = main(["predict", str(multihmr_fixture / "input_448.png"), "--backend", "onnx", "--checkpoint",
-               str(fixture_onnx), "--det-thresh", str(float(expected["det_thresh"])), "--device", "cpu",
-               "--no-render", "--out", str(tmp_path), "-q"])
+    rc = main(
+        [
+            "predict",
+            str(multihmr_fixture / "input_448.png"),
+            "--backend",
+            "onnx",
+            "--checkpoint",
+            str(fixture_onnx),
+            "--det-thresh",
+            str(float(expected["det_thresh"])),
+            "--device",
+            "cpu",
+            "--no-render",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert rc == 0
     got = np.load(tmp_path / "input_448.npz", allow_pickle=False)
     assert str(got["body_model"]) == "smplx" and got["vertices"].shape == (3, 10475, 3)

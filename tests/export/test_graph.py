@@ -1,4 +1,5 @@
 """The export-friendly pieces against their eager counterparts, without exporting anything."""
+
 import pytest
 import roma
 import torch
@@ -49,7 +50,7 @@ def test_smplx_lbs_matches_the_body_adapter(smplx_body):
     generator = torch.Generator().manual_seed(0)
     rotmats = roma.rotvec_to_rotmat(torch.randn(4, 53, 3, generator=generator) * 0.4)
     betas, expression = torch.randn(4, 10, generator=generator), torch.randn(4, 10, generator=generator)
-    from hmr.body import smplx_params_from_rotmats
+    from hmr.nn.outputs import smplx_params_from_rotmats
 
     expected = smplx_body(**smplx_params_from_rotmats(rotmats, betas, expression))
     eye = torch.eye(3).expand(4, 2, 3, 3)

@@ -1,5 +1,6 @@
 """int8 attention rewrite on a bare attention graph: it replaces both products, runs in ONNX Runtime,
 and stays close to fp32 on the attention patterns that break naive post-softmax quantisation."""
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -14,12 +15,15 @@ HEADS, TOKENS, DIM = 2, 1025, 32
 def attention_model(opset: int = 18) -> onnx.ModelProto:
     shape = [1, HEADS, TOKENS, DIM]
     inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in ("q", "k", "v")]
-    nodes = [helper.make_node("Transpose", ["k"], ["k_t"], name="k_t", perm=[0, 1, 3, 2]),
-             helper.make_node("MatMul", ["q", "k_t"], ["scores"], name="scores"),
-             helper.make_node("Softmax", ["scores"], ["probs"], name="softmax", axis=-1),
-             helper.make_node("MatMul", ["probs", "v"], ["out"], name="weighted_sum")]
-    graph = helper.make_graph(nodes, "attention", inputs,
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)])
+    nodes = [
+        helper.make_node("Transpose", ["k"], ["k_t"], name="k_t", perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "k_t"], ["scores"], name="scores"),
+        helper.make_node("Softmax", ["scores"], ["probs"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["probs", "v"], ["out"], name="weighted_sum"),
+    ]
+    graph = helper.make_graph(
+        nodes, "attention", inputs, [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)]
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
@@ -130,8 +134,12 @@ def test_products_cannot_saturate_without_vnni(quantized, pattern):
     model.CopyFrom(quantized)
     products = [node for node in model.graph.node if node.op_type == "MatMulInteger"]
     for node in products:
-        model.graph.output.extend([helper.make_tensor_value_info(node.input[0], TensorProto.UINT8, None),
-                                   helper.make_tensor_value_info(node.input[1], TensorProto.INT8, None)])
+        model.graph.output.extend(
+            [
+                helper.make_tensor_value_info(node.input[0], TensorProto.UINT8, None),
+                helper.make_tensor_value_info(node.input[1], TensorProto.INT8, None),
+            ]
+        )
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     values = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs(pattern))))
     for node in products:

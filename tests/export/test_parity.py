@@ -1,13 +1,15 @@
 """ONNX fp32 vs the torch backend (and the reference intermediates) on the shared Multi-HMR fixture."""
+
 import numpy as np
 import pytest
+from contract_checks import assert_same_contract
+from onnx_checks import FIXTURE_THRESH, VARIANT_THRESH, assert_results_match
 from scipy.spatial.transform import Rotation
 
 from hmr.infer.onnx_backend import OnnxBackend
 from hmr.infer.preprocess import prepare
 
-from contract_checks import assert_same_contract
-from onnx_checks import FIXTURE_THRESH, VARIANT_THRESH, assert_results_match
+pytestmark = pytest.mark.slow  # builds and exports ONNX models
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,8 @@ def test_fixture_reference_reproduced(onnx_448, prepared_448, multihmr_fixture):
     assert np.abs(got["joints_2d"] - expected["joints_2d"]).max() < 5e-2
     # compared as rotations: theta * n and (theta - 2 pi) * n are the same (fixture README)
     relative = Rotation.from_rotvec(got["rotvec"].reshape(-1, 3)).inv() * Rotation.from_rotvec(
-        expected["rotvec"].reshape(-1, 3))
+        expected["rotvec"].reshape(-1, 3)
+    )
     assert relative.magnitude().max() < 1e-4
 
 

@@ -1,13 +1,15 @@
 """fp16 and int8 exports against fp32 on the fixture: same persons, mesh error within the documented
 tolerances (README, Deploying in a service), and the conversions touch only what they should."""
+
 import numpy as np
 import onnx
 import pytest
+from onnx_checks import FIXTURE_THRESH
 
 from hmr.infer.onnx_backend import OnnxBackend
 from hmr.infer.preprocess import prepare
 
-from onnx_checks import FIXTURE_THRESH
+pytestmark = pytest.mark.slow  # builds and exports ONNX models
 
 #: mean per-vertex distance to the fp32 export, millimetres (measured: fp16 ~1.1, int8 ~0.46 on these images)
 MAX_MEAN_VERTEX_ERROR_MM = {"fp16": 3.0, "int8": 5.0}
@@ -49,12 +51,16 @@ def test_int8_quantises_only_the_backbone(fixture_onnx_int8, fixture_onnx):
     assert ops.count("Softmax") == float_model_ops.count("Softmax") == 16
     assert float_model_ops.count("MatMul") - ops.count("MatMul") == 48 + 24
     assert {op.domain: op.version for op in model.opset_import}[""] == 21
-    int8_weights = [init for init in model.graph.initializer
-                    if init.data_type == onnx.TensorProto.INT8 and np.prod(init.dims) > 1]
+    int8_weights = [
+        init for init in model.graph.initializer if init.data_type == onnx.TensorProto.INT8 and np.prod(init.dims) > 1
+    ]
     assert len(int8_weights) == 48 and all(init.dims[0] in (384, 1536) for init in int8_weights)
     # the body model's arrays (posedirs: 486 x 31425) stay fp32
-    large_fp32 = [init for init in model.graph.initializer
-                  if init.data_type == onnx.TensorProto.FLOAT and np.prod(init.dims) >= 486 * 31425]
+    large_fp32 = [
+        init
+        for init in model.graph.initializer
+        if init.data_type == onnx.TensorProto.FLOAT and np.prod(init.dims) >= 486 * 31425
+    ]
     assert large_fp32
     assert fixture_onnx_int8.stat().st_size < fixture_onnx.stat().st_size - 50e6
 
@@ -62,10 +68,14 @@ def test_int8_quantises_only_the_backbone(fixture_onnx_int8, fixture_onnx):
 def test_fp16_keeps_io_types_and_body_in_fp32(fixture_onnx_fp16):
     model = onnx.load(str(fixture_onnx_fp16))
     inputs = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
-    assert inputs == {"images": onnx.TensorProto.UINT8, "K": onnx.TensorProto.FLOAT,
-                      "det_thresh": onnx.TensorProto.FLOAT}
-    assert all(o.type.tensor_type.elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.BOOL)
-               for o in model.graph.output)
+    assert inputs == {
+        "images": onnx.TensorProto.UINT8,
+        "K": onnx.TensorProto.FLOAT,
+        "det_thresh": onnx.TensorProto.FLOAT,
+    }
+    assert all(
+        o.type.tensor_type.elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.BOOL) for o in model.graph.output
+    )
     kinds = _initializer_types(model)
     assert sum(kind == onnx.TensorProto.FLOAT16 for kind in kinds.values()) > 100
     big = [init for init in model.graph.initializer if np.prod(init.dims) >= 486 * 31425]

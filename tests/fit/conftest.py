@@ -1,4 +1,5 @@
 """Shared, session-scoped fit fixtures: one Anny pipeline and the shipped photos, fitted once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hmr.geometry import intrinsics_from_fov
+from hmr.camera import intrinsics_from_fov
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: shipped photo -> number of clearly visible people in it
-PHOTO_PEOPLE = {"lab_three_people.jpg": 3, "lab_two_people.jpg": 2, "outdoor_jump.jpg": 1, "astronaut.jpg": 1,
-                "cameraman.jpg": 1}
+PHOTO_PEOPLE = {
+    "lab_three_people.jpg": 3,
+    "lab_two_people.jpg": 2,
+    "outdoor_jump.jpg": 1,
+    "astronaut.jpg": 1,
+    "cameraman.jpg": 1,
+}
 
 
 def load_photo(name: str) -> tuple[np.ndarray, np.ndarray]:

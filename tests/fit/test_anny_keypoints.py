@@ -1,4 +1,5 @@
 """The fitter's fast Anny forward must be the body adapter's forward, only cheaper."""
+
 import roma
 import torch
 
@@ -28,8 +29,9 @@ def test_keypoints_and_mesh_match_the_body_adapter(fit_body):
     assert torch.allclose(joints, reference.joints + transl[:, None], atol=1e-4)
     names = fit_body.keypoint_names
     for name in ("coco_nose", "coco_left_ankle", "coco_right_wrist", "wrist.L", "finger3-2.R", "head"):
-        assert torch.allclose(keypoints[:, names.index(name)], reference.joints[:, body.joint_names.index(name)],
-                              atol=1e-4), name
+        assert torch.allclose(
+            keypoints[:, names.index(name)], reference.joints[:, body.joint_names.index(name)], atol=1e-4
+        ), name
 
 
 def test_fingertips_sit_beyond_the_last_finger_joint(fit_body):

@@ -1,4 +1,5 @@
 """Tiling and seed merging of the multi-person detector (no model run here)."""
+
 import math
 
 import numpy as np
@@ -14,7 +15,7 @@ def test_tiles_cover_the_image_at_two_scales():
     sides = set()
     for x0, y0, side in tiles[1:]:
         assert 0 <= x0 and x0 + side <= width and 0 <= y0 and y0 + side <= height
-        covered[y0:y0 + side, x0:x0 + side] = True
+        covered[y0 : y0 + side, x0 : x0 + side] = True
         sides.add(side)
     assert covered.all()
     assert sides == {544, 272}

@@ -1,4 +1,5 @@
 """Acceptance on synthetic ground truth: plausible Anny people 3-5 m away, detector-like noise."""
+
 import numpy as np
 import pytest
 import torch
@@ -32,8 +33,10 @@ def test_fit_recovers_body_joints_and_depth(synthetic_fit):
     depth = joints[:, hips].mean(1)[:, 2]
     true_depth = synthetic.joints_cam[:, hips].mean(1)[:, 2]
     depth_error = np.abs(depth - true_depth) / true_depth
-    print(f"PA-MPJPE mm: mean {error_mm.mean():.1f} max {error_mm.max():.1f}; "
-          f"depth error %: mean {100 * depth_error.mean():.1f} max {100 * depth_error.max():.1f}")
+    print(
+        f"PA-MPJPE mm: mean {error_mm.mean():.1f} max {error_mm.max():.1f}; "
+        f"depth error %: mean {100 * depth_error.mean():.1f} max {100 * depth_error.max():.1f}"
+    )
     assert error_mm.mean() <= 40.0
     assert error_mm.max() <= 60.0
     assert depth_error.max() <= 0.10
@@ -43,8 +46,9 @@ def test_fit_beats_its_start(pipeline, synthetic_fit):
     synthetic, joints, _ = synthetic_fit
     fit_body, mapping = pipeline.fit_body, pipeline.mapping
     obs = build_observations(synthetic.people, mapping, synthetic.K)
-    start = Fitter(fit_body, mapping).initial_state(obs, torch.as_tensor(synthetic.K, dtype=torch.float32),
-                                                    fit_body.init_variables(len(synthetic.people)))
+    start = Fitter(fit_body, mapping).initial_state(
+        obs, torch.as_tensor(synthetic.K, dtype=torch.float32), fit_body.init_variables(len(synthetic.people))
+    )
     with torch.no_grad():
         keypoints = fit_body.keypoints(start.variables, hands=False) @ start.rotmat.transpose(1, 2)
     keypoints = keypoints + start.transl[:, None]

@@ -1,11 +1,12 @@
 """SMPL-X (here: the fake test files) goes through the same fitter with its full forward."""
+
 import numpy as np
 import pytest
 import torch
 
+from hmr.camera import intrinsics_from_fov
 from hmr.fit.keypoints import PersonKeypoints
 from hmr.fit.observations import ray_rotation
-from hmr.geometry import intrinsics_from_fov
 
 
 @pytest.fixture(scope="module")

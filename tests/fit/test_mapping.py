@@ -1,4 +1,5 @@
 """Landmark <-> body-model keypoint pairs for every body model."""
+
 from smplx.joint_names import JOINT_NAMES
 
 from hmr.body.skel_dofs import SKEL_JOINT_NAMES

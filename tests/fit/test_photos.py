@@ -1,8 +1,11 @@
 """Acceptance on the photos shipped in examples/: everyone found, bodies on their keypoints."""
+
 import numpy as np
 import pytest
 
 from .conftest import PHOTO_PEOPLE
+
+pytestmark = pytest.mark.slow  # BlazePose and fits on real photos
 
 
 @pytest.mark.parametrize("name", list(PHOTO_PEOPLE))

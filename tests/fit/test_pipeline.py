@@ -1,14 +1,17 @@
 """FitPipeline's contract: the result schema, bad input, and what importing costs."""
+
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
 from contract_checks import assert_same_contract
+
 from hmr.errors import HmrError
 
 from .conftest import load_photo
+
+pytestmark = pytest.mark.slow  # BlazePose detection and fits on photos
 
 
 def test_result_fills_every_person_field(pipeline, photo_results, tmp_path):
@@ -88,8 +91,10 @@ def test_importing_hmr_fit_does_not_import_mediapipe():
 
 
 def test_missing_mediapipe_says_how_to_install():
-    code = ("import sys; sys.modules['mediapipe'] = None\n"
-            "from hmr.errors import HmrError\nfrom hmr.fit.keypoints import KeypointDetector\n"
-            "try:\n    KeypointDetector()\nexcept HmrError as e:\n    assert 'pip install' in str(e), e\n"
-            "else:\n    raise SystemExit('no error')\n")
+    code = (
+        "import sys; sys.modules['mediapipe'] = None\n"
+        "from hmr.errors import HmrError\nfrom hmr.fit.keypoints import KeypointDetector\n"
+        "try:\n    KeypointDetector()\nexcept HmrError as e:\n    assert 'pip install' in str(e), e\n"
+        "else:\n    raise SystemExit('no error')\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

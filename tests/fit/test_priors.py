@@ -1,4 +1,5 @@
 """Joint priors and the analytic limb start."""
+
 import math
 
 import roma
@@ -53,8 +54,8 @@ def test_limb_start_reproduces_observed_limb_directions():
     truth[:, 0] = roma.random_rotvec(4, generator=gen) * 0.5
     truth[:, 1] = (torch.rand(4, generator=gen) * 1.5)[:, None] * torch.tensor(axis)
     ball, hinge = roma.rotvec_to_rotmat(truth[:, 0]), roma.rotvec_to_rotmat(truth[:, 1])
-    upper = (ball @ (rest[1] - rest[0]))
-    lower = (ball @ hinge @ (rest[2] - rest[1]))
+    upper = ball @ (rest[1] - rest[0])
+    lower = ball @ hinge @ (rest[2] - rest[1])
     observed = torch.stack([torch.zeros(4, 3), upper, upper + lower], 1) * 1.3  # scale must not matter
     found = limb_rotations(rest, observed, torch.tensor([axis]), [limb], 2)
     ball_f, hinge_f = roma.rotvec_to_rotmat(found[:, 0]), roma.rotvec_to_rotmat(found[:, 1])

@@ -1,4 +1,5 @@
 """Refinement: start from a (network) prediction, improve its 2D alignment, keep its depth."""
+
 import copy
 
 import numpy as np

@@ -3,14 +3,20 @@ import pytest
 from PIL import Image
 
 from hmr.errors import HmrError
-from hmr.infer.preprocess import Letterbox, MAX_DISPLAY_SIDE, load_image, prepare, resolve_K
+from hmr.infer.preprocess import MAX_DISPLAY_SIDE, Letterbox, load_image, prepare, resolve_K
 
 
 def gradient(width: int, height: int) -> np.ndarray:
     x = np.linspace(0, 255, width)[None, :, None]
     y = np.linspace(0, 255, height)[:, None, None]
-    return np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1)),
-                           np.full((height, width, 1), 128.0)], -1).astype(np.uint8)
+    return np.concatenate(
+        [
+            np.broadcast_to(x, (height, width, 1)),
+            np.broadcast_to(y, (height, width, 1)),
+            np.full((height, width, 1), 128.0),
+        ],
+        -1,
+    ).astype(np.uint8)
 
 
 def test_letterbox_pads_centred_and_maps_back():

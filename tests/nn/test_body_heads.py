@@ -1,4 +1,5 @@
 """The same network serves SMPL-X, SKEL and Anny: each builds, runs and decodes to valid bodies."""
+
 import numpy as np
 import pytest
 import torch
@@ -64,9 +65,14 @@ def test_skel_pose_layout_roundtrip():
     small = dof_groups()["small"]
     raw_small = torch.atanh(poses[:, small] / (torch.pi / 2)) * (torch.pi / 2)
     groups = dof_groups()
-    raw = torch.cat([rotmat_to_rot6d(ball_dofs_to_rotmats(poses)).flatten(1),
-                     torch.stack([poses[:, groups["hinge"]].cos(), poses[:, groups["hinge"]].sin()], -1).flatten(1) * 3,
-                     raw_small], 1)
+    raw = torch.cat(
+        [
+            rotmat_to_rot6d(ball_dofs_to_rotmats(poses)).flatten(1),
+            torch.stack([poses[:, groups["hinge"]].cos(), poses[:, groups["hinge"]].sin()], -1).flatten(1) * 3,
+            raw_small,
+        ],
+        1,
+    )
     assert raw.shape[1] == layout.decoders["pose"]
     decoded = decode_body_params(layout, {"pose": raw, "shape": torch.zeros(4, 10)})
     assert torch.allclose(decoded.full_params["poses"], poses, atol=1e-5)

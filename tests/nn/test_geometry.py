@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from hmr.geometry import intrinsics_from_fov, project, rot6d_to_rotmat, rotmat_to_rot6d, rotmat_to_rotvec, \
-    rotvec_to_rotmat
+from hmr.camera import intrinsics_from_fov
+from hmr.geometry import project, rot6d_to_rotmat, rotmat_to_rot6d, rotmat_to_rotvec, rotvec_to_rotmat
 
 
 def random_rotmats(n: int, seed: int = 0) -> torch.Tensor:

@@ -1,10 +1,11 @@
 """Stage-by-stage comparison with the reference implementation's intermediates (shared fixture)."""
+
 import numpy as np
 import pytest
 import torch
 
+from hmr.compat import load_network
 from hmr.geometry import rot6d_to_rotmat
-from hmr.nn import load_network
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +47,12 @@ def test_head_tokens_and_decoders(stages, network, expected):
     _, _, raw, hidden = stages
     assert np.abs(hidden.numpy() - expected["hph_tokens"]).max() < 1e-4
     head = network.x_attention_head
-    for name, key, init in [("pose", "dec_pose_raw", head.init_body_pose), ("shape", "dec_betas_raw", head.init_betas),
-                            ("cam", "dec_cam_raw", head.init_cam), ("expression", "dec_expression_raw",
-                                                                    head.init_expression)]:
+    for name, key, init in [
+        ("pose", "dec_pose_raw", head.init_body_pose),
+        ("shape", "dec_betas_raw", head.init_betas),
+        ("cam", "dec_cam_raw", head.init_cam),
+        ("expression", "dec_expression_raw", head.init_expression),
+    ]:
         assert np.abs((raw.decoded[name][0] - init).numpy() - expected[key]).max() < 1e-5, name
     rotmat = rot6d_to_rotmat(raw.decoded["pose"][0].reshape(-1, 53, 6))
     assert np.abs(rotmat.numpy() - expected["rotmat"]).max() < 1e-5
@@ -56,5 +60,6 @@ def test_head_tokens_and_decoders(stages, network, expected):
 
 def test_init_buffers_come_from_checkpoint(network):
     # formula value, not the identity a fresh network starts from
-    assert not torch.allclose(network.x_attention_head.init_body_pose[0, :6],
-                              torch.tensor([1.0, 0, 0, 0, 1, 0]), atol=1e-3)
+    assert not torch.allclose(
+        network.x_attention_head.init_body_pose[0, :6], torch.tensor([1.0, 0, 0, 0, 1, 0]), atol=1e-3
+    )

@@ -1,4 +1,5 @@
 """The ``backend`` fixture: overlay tests run on both rasterizers."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Small scenes whose pictures can be predicted by hand: squares facing the camera, spheres."""
+
 from __future__ import annotations
 
 import numpy as np

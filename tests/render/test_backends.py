@@ -1,4 +1,5 @@
 """Backend choice, and the two rasterizers drawing the same picture."""
+
 from __future__ import annotations
 
 import logging
@@ -6,18 +7,17 @@ import logging
 import numpy as np
 import pytest
 import trimesh
+from render_scenes import K_640x480, sphere
 
 from hmr.errors import HmrError
 from hmr.render import available_backends, overlay, raster_egl, render_overlay
 from hmr.render.overlay import BACKEND_ENV_VAR, resolve_backend
 
-from render_scenes import K_640x480, sphere
-
 
 def crowd() -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Three overlapping people-sized shapes with long thin and tiny triangles alike."""
     capsule = trimesh.creation.capsule(height=1.2, radius=0.22, count=[32, 48])
-    capsule_v = np.asarray(capsule.vertices)[:, [0, 2, 1]]           # axis along y
+    capsule_v = np.asarray(capsule.vertices)[:, [0, 2, 1]]  # axis along y
     ball_v, ball_f = sphere([0.0, 0.0, 0.0], 0.3, subdivisions=4)
     meshes = [capsule_v + [0.0, 0.1, 3.0], ball_v + [0.35, -0.2, 3.6], capsule_v * 0.9 + [-0.4, 0.0, 4.2]]
     faces = [np.asarray(capsule.faces), ball_f, np.asarray(capsule.faces)]
@@ -28,8 +28,10 @@ def crowd() -> tuple[list[np.ndarray], list[np.ndarray]]:
 def test_egl_and_torch_draw_the_same_picture(egl, shading):
     meshes, faces = crowd()
     background = np.full((480, 640, 3), (20, 30, 40), np.uint8)
-    out = {name: render_overlay(background, meshes, faces, K_640x480, alpha=1.0, shading=shading, backend=name)
-           for name in ("egl", "torch")}
+    out = {
+        name: render_overlay(background, meshes, faces, K_640x480, alpha=1.0, shading=shading, backend=name)
+        for name in ("egl", "torch")
+    }
     masks = {name: (img != background).any(axis=2) for name, img in out.items()}
     union = masks["egl"] | masks["torch"]
     iou = (masks["egl"] & masks["torch"]).sum() / union.sum()
@@ -56,8 +58,9 @@ def test_auto_uses_egl_when_it_starts(egl, monkeypatch):
     assert available_backends() == ["egl", "torch"]
     # The context is made once per process and reused.
     renderer = raster_egl._state()["renderer"]
-    render_overlay(np.zeros((8, 8, 3), np.uint8), [np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])],
-                   [[0, 1, 2]], K_640x480)
+    render_overlay(
+        np.zeros((8, 8, 3), np.uint8), [np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])], [[0, 1, 2]], K_640x480
+    )
     assert raster_egl._state()["renderer"] is renderer
 
 
@@ -80,8 +83,13 @@ def test_auto_falls_back_to_torch_with_one_log_line(monkeypatch, caplog):
 def test_explicit_egl_without_egl_is_a_user_error(monkeypatch):
     monkeypatch.setattr(raster_egl, "_STATE", {"error": "ImportError: No module named 'moderngl'"})
     with pytest.raises(HmrError, match="backend='torch'"):
-        render_overlay(np.zeros((8, 8, 3), np.uint8), [np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])],
-                       [[0, 1, 2]], K_640x480, backend="egl")
+        render_overlay(
+            np.zeros((8, 8, 3), np.uint8),
+            [np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])],
+            [[0, 1, 2]],
+            K_640x480,
+            backend="egl",
+        )
 
 
 def test_egl_failure_is_detected_and_remembered(monkeypatch):
@@ -104,7 +112,7 @@ def test_egl_failure_is_detected_and_remembered(monkeypatch):
 def _render_auto(args):
     import torch
 
-    torch.set_num_threads(1)        # the parent's OpenMP pool does not survive fork (torch, not us)
+    torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork (torch, not us)
     image, verts, faces, K = args
     return resolve_backend("auto"), render_overlay(image, [verts], faces, K)
 
@@ -117,7 +125,7 @@ def test_forked_child_of_an_egl_process_renders_with_torch(egl, monkeypatch):
     verts, faces = sphere([0.0, 0.0, 3.0], 0.5)
     image = np.zeros((120, 160, 3), np.uint8)
     K = K_640x480 / [[4], [4], [1]]
-    render_overlay(image, [verts], faces, K, backend="egl")          # the parent has a live context
+    render_overlay(image, [verts], faces, K, backend="egl")  # the parent has a live context
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child_backend, child_image = pool.apply_async(_render_auto, [(image, verts, faces, K)]).get(timeout=60)
     assert child_backend == "torch"

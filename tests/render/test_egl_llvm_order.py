@@ -2,6 +2,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocess with EGL and a network
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -1,4 +1,5 @@
 """write_glb / write_obj: what a glTF or OBJ reader gets back."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,11 @@ import struct
 import numpy as np
 import pytest
 import trimesh
+from render_scenes import K_640x480, sphere
 
 from hmr.errors import HmrError
 from hmr.render import person_colors, write_glb, write_obj
 from hmr.render.gltf import OPENCV_TO_GLTF
-
-from render_scenes import K_640x480, sphere
 
 
 def glb_json(path) -> dict:
@@ -22,7 +22,7 @@ def glb_json(path) -> dict:
     magic, version, _ = struct.unpack("<4sII", data[:12])
     length, kind = struct.unpack("<I4s", data[12:20])
     assert magic == b"glTF" and version == 2 and kind == b"JSON"
-    return json.loads(data[20:20 + length])
+    return json.loads(data[20 : 20 + length])
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_glb_round_trip_meshes_faces_and_camera(tmp_path, people):
         transform, geometry_name = scene.graph[f"person_{i}"]
         mesh = scene.geometry[geometry_name]
         world = trimesh.transform_points(mesh.vertices, transform)
-        np.testing.assert_allclose(world * OPENCV_TO_GLTF, v, atol=1e-5)     # undo the axis flip
+        np.testing.assert_allclose(world * OPENCV_TO_GLTF, v, atol=1e-5)  # undo the axis flip
         assert np.array_equal(mesh.faces, f)
     assert scene.has_camera
     camera_transform, _ = scene.graph[scene.camera.name]
@@ -116,6 +116,6 @@ def test_obj_round_trip(tmp_path):
     verts, faces = sphere([0.1, 0.2, 3.0], 0.5, subdivisions=2)
     path = write_obj(tmp_path / "person_0.obj", verts, faces)
     mesh = trimesh.load(path, process=False)
-    np.testing.assert_allclose(mesh.vertices, verts, atol=1e-7)       # exactly as given, no axis change
+    np.testing.assert_allclose(mesh.vertices, verts, atol=1e-7)  # exactly as given, no axis change
     assert np.array_equal(mesh.faces, faces)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["person_0.obj"]

@@ -1,4 +1,5 @@
 """render_overlay on both backends: projection, occlusion, shading, edge cases."""
+
 from __future__ import annotations
 
 import threading
@@ -6,12 +7,11 @@ import threading
 import numpy as np
 import pytest
 import torch
+from render_scenes import K_640x480, backproject, covered, facing_shade, pixel_rect, sphere
 
 from hmr.errors import HmrError
 from hmr.render import person_colors, render_overlay
 from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM
-
-from render_scenes import K_640x480, backproject, covered, facing_shade, pixel_rect, sphere
 
 BACKGROUND = (7, 11, 13)
 
@@ -27,7 +27,7 @@ def test_vertex_lands_on_K_projection(backend):
     for X in ([0.32, -0.18, 2.3], [-0.9, 0.54, 3.7], [1.22, 0.79, 4.1]):
         u, v, w = K @ np.array(X)
         u, v = u / w, v / w
-        assert abs(u - round(u)) < 0.3 and abs(v - round(v)) < 0.3       # the scene is unambiguous
+        assert abs(u - round(u)) < 0.3 and abs(v - round(v)) < 0.3  # the scene is unambiguous
         verts, faces = pixel_rect(K, u - 0.4, v - 0.4, u + 0.4, v + 0.4, z=X[2])
         assert np.allclose(verts.mean(axis=0), X)
         out = render_overlay(blank(), [verts], faces, K, alpha=1.0, backend=backend)
@@ -51,8 +51,8 @@ def test_nearer_person_occludes_farther_whatever_the_order(backend):
         out = render_overlay(blank(), order, faces, K_640x480, alpha=1.0, ids=ids, backend=backend)
         near_color = facing_shade(person_colors([0])[0])
         far_color = facing_shade(person_colors([1])[0])
-        assert np.abs(out[250, 250].astype(int) - near_color).max() <= 1      # overlap: the nearer one
-        assert np.abs(out[350, 350].astype(int) - far_color).max() <= 1       # far one alone
+        assert np.abs(out[250, 250].astype(int) - near_color).max() <= 1  # overlap: the nearer one
+        assert np.abs(out[350, 350].astype(int) - far_color).max() <= 1  # far one alone
         assert np.abs(out[150, 150].astype(int) - near_color).max() <= 1
 
 
@@ -65,8 +65,8 @@ def test_interpenetrating_people_resolve_per_pixel(backend):
     b = np.array([backproject(K, u, v, z) for (u, v), z in zip(corners, (4.0, 4.0, 2.0, 2.0), strict=True)])
     faces = np.array([[0, 1, 2], [0, 2, 3]])
     out = render_overlay(blank(), [a, b], faces, K, alpha=1.0, colors=[[1.0, 0, 0], [0, 0, 1.0]], backend=backend)
-    assert out[150, 250, 0] > 0 and out[150, 250, 2] == 0      # upper half: a is nearer
-    assert out[350, 250, 2] > 0 and out[350, 250, 0] == 0      # lower half: b is nearer
+    assert out[150, 250, 0] > 0 and out[150, 250, 2] == 0  # upper half: a is nearer
+    assert out[350, 250, 2] > 0 and out[350, 250, 0] == 0  # lower half: b is nearer
 
 
 def test_facing_normal_gets_the_documented_lambert_shade(backend):
@@ -151,7 +151,7 @@ def test_non_square_images(backend, height, width):
     verts, faces = pixel_rect(K, width - 30.5, height - 20.5, width + 50, height + 50, z=1.5)
     out = render_overlay(blank(height, width), [verts], faces, K, alpha=1.0, backend=backend)
     expected = np.zeros((height, width), bool)
-    expected[height - 20:, width - 30:] = True                     # clipped at the image border
+    expected[height - 20 :, width - 30 :] = True  # clipped at the image border
     assert np.array_equal(covered(out, blank(height, width)), expected)
 
 
@@ -171,16 +171,23 @@ def test_ids_pick_palette_colours_and_colors_override(backend):
     verts, faces = pixel_rect(K_640x480, 100, 100, 200, 200, z=2.0)
     out = render_overlay(blank(), [verts], faces, K_640x480, alpha=1.0, ids=[7], backend=backend)
     assert np.abs(out[150, 150].astype(int) - facing_shade(person_colors([7])[0])).max() <= 1
-    out = render_overlay(blank(), [verts], faces, K_640x480, alpha=1.0, colors=np.array([[255, 0, 0]], np.uint8),
-                         backend=backend)
+    out = render_overlay(
+        blank(), [verts], faces, K_640x480, alpha=1.0, colors=np.array([[255, 0, 0]], np.uint8), backend=backend
+    )
     assert np.abs(out[150, 150].astype(int) - facing_shade([1.0, 0, 0])).max() <= 1
 
 
 def test_per_person_faces_and_torch_inputs(backend):
     sphere_v, sphere_f = sphere([-0.5, 0.0, 3.0], 0.3)
     rect_v, rect_f = pixel_rect(K_640x480, 400, 100, 500, 200, z=2.0)
-    out = render_overlay(torch.from_numpy(blank()).numpy(), [torch.tensor(sphere_v), torch.tensor(rect_v)],
-                         [sphere_f, torch.tensor(rect_f)], torch.tensor(K_640x480), alpha=1.0, backend=backend)
+    out = render_overlay(
+        torch.from_numpy(blank()).numpy(),
+        [torch.tensor(sphere_v), torch.tensor(rect_v)],
+        [sphere_f, torch.tensor(rect_f)],
+        torch.tensor(K_640x480),
+        alpha=1.0,
+        backend=backend,
+    )
     mask = covered(out, blank())
     assert mask[150, 450] and mask[252, round(301.5 - 0.5 / 3 * 520)]
 
@@ -199,29 +206,38 @@ def test_supersampling_softens_edges_only(backend):
 def test_renders_from_other_threads(backend):
     verts, faces = sphere([0.0, 0.0, 3.0], 0.5)
     results = []
-    thread = threading.Thread(target=lambda: results.append(
-        render_overlay(blank(), [verts], faces, K_640x480, backend=backend)))
+    thread = threading.Thread(
+        target=lambda: results.append(render_overlay(blank(), [verts], faces, K_640x480, backend=backend))
+    )
     thread.start()
     thread.join()
     assert np.array_equal(results[0], render_overlay(blank(), [verts], faces, K_640x480, backend=backend))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(image=np.zeros((4, 4, 3), np.float32)), "uint8"),
-    (dict(image=np.zeros((4, 4), np.uint8)), "uint8"),
-    (dict(K=np.eye(2)), "pinhole"),
-    (dict(faces=np.array([[0, 1, 99]])), "index vertex"),
-    (dict(colors=[[1.0, 0.0]]), "colors"),
-    (dict(colors=[[2.0, 0.0, 0.0]]), "[0, 1]"),
-    (dict(ids=[0, 1]), "ids"),
-    (dict(alpha=1.5), "alpha"),
-    (dict(backend="vulkan"), "backend"),
-    (dict(shading="toon"), "shading"),
-    (dict(supersample=0), "supersample"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(image=np.zeros((4, 4, 3), np.float32)), "uint8"),
+        (dict(image=np.zeros((4, 4), np.uint8)), "uint8"),
+        (dict(K=np.eye(2)), "pinhole"),
+        (dict(faces=np.array([[0, 1, 99]])), "index vertex"),
+        (dict(colors=[[1.0, 0.0]]), "colors"),
+        (dict(colors=[[2.0, 0.0, 0.0]]), "[0, 1]"),
+        (dict(ids=[0, 1]), "ids"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(backend="vulkan"), "backend"),
+        (dict(shading="toon"), "shading"),
+        (dict(supersample=0), "supersample"),
+    ],
+)
 def test_bad_inputs_raise_hmr_error(kwargs, message):
-    args = dict(image=blank(8, 8), meshes=[np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])],
-                faces=np.array([[0, 1, 2]]), K=K_640x480, backend="torch")
+    args = dict(
+        image=blank(8, 8),
+        meshes=[np.array([[0, 0, 1.0], [1, 0, 1], [0, 1, 1]])],
+        faces=np.array([[0, 1, 2]]),
+        K=K_640x480,
+        backend="torch",
+    )
     args.update(kwargs)
     with pytest.raises(HmrError, match=None) as info:
         render_overlay(**args)

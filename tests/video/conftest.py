@@ -4,6 +4,7 @@ The stand-in "network" finds bright squares in a frame and returns one person pe
 3 m in front of the camera under the square's centre, so the pipeline can be checked end to end
 on videos the tests draw themselves.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -15,8 +16,8 @@ import pytest
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
-from hmr.geometry import intrinsics_from_fov
-from hmr.infer.result import ImageResult, Person, person_shapes
+from hmr.camera import intrinsics_from_fov
+from hmr.result import ImageResult, Person, person_shapes
 
 # A tiny "skeleton" and "mesh" around the pelvis, body frame, metres.
 JOINT_OFFSETS = np.array([[0, 0, 0], [0, -0.5, 0], [0, -0.75, 0], [0.2, -0.45, 0], [-0.2, -0.45, 0]], float)
@@ -35,18 +36,31 @@ def make_person(pelvis_m, K, global_rotvec=(0.0, 0.0, 0.0), score: float = 0.9, 
     rotvec[0] = global_rotvec
     uvw = joints @ np.asarray(K).T
     joints_2d = uvw[:, :2] / uvw[:, 2:]
-    return Person(score=score, loc=joints_2d[2].astype(np.float32), transl=joints[2].astype(np.float32),
-                  transl_pelvis=pelvis.astype(np.float32), rotvec=rotvec.astype(np.float32),
-                  betas=np.asarray(betas, np.float32), expression=np.zeros(0, np.float32),
-                  vertices=vertices.astype(np.float32), joints_3d=joints.astype(np.float32),
-                  joints_2d=joints_2d.astype(np.float32),
-                  params={"global_orient": rotvec[:1].astype(np.float32)})
+    return Person(
+        score=score,
+        loc=joints_2d[2].astype(np.float32),
+        transl=joints[2].astype(np.float32),
+        transl_pelvis=pelvis.astype(np.float32),
+        rotvec=rotvec.astype(np.float32),
+        betas=np.asarray(betas, np.float32),
+        expression=np.zeros(0, np.float32),
+        vertices=vertices.astype(np.float32),
+        joints_3d=joints.astype(np.float32),
+        joints_2d=joints_2d.astype(np.float32),
+        params={"global_orient": rotvec[:1].astype(np.float32)},
+    )
 
 
 def make_result(persons: list[Person], K, size=(320, 240)) -> ImageResult:
     """As a backend returns it: with the schema of its persons even when there are none."""
-    return ImageResult(persons=persons, K=np.asarray(K, np.float64), image_size=size, body_model="synthetic",
-                       faces=FACES, person_shapes=person_shapes(make_person((0.0, 0.0, 3.0), K)))
+    return ImageResult(
+        persons=persons,
+        K=np.asarray(K, np.float64),
+        image_size=size,
+        body_model="synthetic",
+        faces=FACES,
+        person_shapes=person_shapes(make_person((0.0, 0.0, 3.0), K)),
+    )
 
 
 class SquareFinder:
@@ -78,12 +92,18 @@ def draw_squares(width: int, height: int, centres_px, half: int = 6) -> np.ndarr
     image = np.full((height, width, 3), 30, np.uint8)
     for cx, cy in centres_px:
         x, y = int(round(cx)), int(round(cy))
-        image[max(0, y - half):y + half, max(0, x - half):x + half] = 230
+        image[max(0, y - half) : y + half, max(0, x - half) : x + half] = 230
     return image
 
 
-def write_video(path: Path, frames: list[np.ndarray], times_s=None, fps: int = 30, rotation_deg: int = 0,
-                container_options: dict | None = None) -> Path:
+def write_video(
+    path: Path,
+    frames: list[np.ndarray],
+    times_s=None,
+    fps: int = 30,
+    rotation_deg: int = 0,
+    container_options: dict | None = None,
+) -> Path:
     """H.264 video of ``frames`` shown at ``times_s`` (default: constant ``fps``)."""
     time_base = Fraction(1, 1000)
     times_s = np.arange(len(frames)) / fps if times_s is None else np.asarray(times_s)

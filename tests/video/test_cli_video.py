@@ -38,8 +38,24 @@ def test_video_command_writes_tracks_and_skips_on_rerun(synth, tmp_path, fake_pr
     _video(synth, folder / "one.mp4")
     _video(synth, folder / "two.mkv", n=6)
     out = tmp_path / "out"
-    argv = ["video", str(folder), "--out", str(out), "--no-render", "-q", "--batch-size", "3",
-            "--det-thresh", "0.5", "--nms", "5", "--fov", "50", "--smooth", "2"]
+    argv = [
+        "video",
+        str(folder),
+        "--out",
+        str(out),
+        "--no-render",
+        "-q",
+        "--batch-size",
+        "3",
+        "--det-thresh",
+        "0.5",
+        "--nms",
+        "5",
+        "--fov",
+        "50",
+        "--smooth",
+        "2",
+    ]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == ["one_tracks.npz", "two_tracks.npz"]
     assert {c["n"] for c in fake_predictor.calls} <= {1, 3}
@@ -73,8 +89,10 @@ def test_video_command_option_errors(synth, tmp_path, fake_predictor, capsys):
 
 def test_intrinsics_option_reaches_the_network(synth, tmp_path, fake_predictor):
     clip = _video(synth, tmp_path / "clip.mp4", n=3)
-    assert main(["video", str(clip), "--out", str(tmp_path / "o"), "--intrinsics", "100,110,80,60",
-                 "--no-render", "-q"]) == 0
+    assert (
+        main(["video", str(clip), "--out", str(tmp_path / "o"), "--intrinsics", "100,110,80,60", "--no-render", "-q"])
+        == 0
+    )
     np.testing.assert_allclose(fake_predictor.calls[0]["K"], [[100, 0, 80], [0, 110, 60], [0, 0, 1]])
 
 

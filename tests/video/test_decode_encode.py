@@ -13,14 +13,23 @@ def _pattern(width=64, height=48):
     """Quadrants of distinct grey levels: any rotation or mirror changes where they are."""
     image = np.zeros((height, width, 3), np.uint8)
     image[: height // 2, : width // 2] = 40
-    image[: height // 2, width // 2:] = 100
-    image[height // 2:, : width // 2] = 160
-    image[height // 2:, width // 2:] = 220
+    image[: height // 2, width // 2 :] = 100
+    image[height // 2 :, : width // 2] = 160
+    image[height // 2 :, width // 2 :] = 220
     return image
 
 
-@pytest.mark.parametrize("rotation, hflip, vflip", [(90, False, False), (-90, False, False), (180, False, False),
-                                                    (0, True, False), (90, True, False), (0, False, True)])
+@pytest.mark.parametrize(
+    "rotation, hflip, vflip",
+    [
+        (90, False, False),
+        (-90, False, False),
+        (180, False, False),
+        (0, True, False),
+        (90, True, False),
+        (0, False, True),
+    ],
+)
 def test_display_matrix_is_applied(synth, tmp_path, rotation, hflip, vflip):
     image = _pattern()
     path = tmp_path / "oriented.mp4"
@@ -84,4 +93,3 @@ def test_writer_leaves_nothing_when_the_block_fails(tmp_path):
             writer.write(np.zeros((32, 32, 3), np.uint8), 0.0)
             raise RuntimeError("renderer crashed")
     assert list(tmp_path.iterdir()) == []
-

@@ -1,4 +1,3 @@
-
 import av
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ def _mark_people(image, result):
     out = image.copy()
     for person in result.persons:
         x, y = np.round(person.joints_2d[0]).astype(int)
-        out[max(0, y - 2):y + 2, max(0, x - 2):x + 2] = (255, 0, 0)
+        out[max(0, y - 2) : y + 2, max(0, x - 2) : x + 2] = (255, 0, 0)
     return out
 
 
@@ -33,7 +32,7 @@ def _noisy_frames(n, seed):
     rng = np.random.default_rng(seed)
     frames = [rng.integers(0, 90, (H, W, 3), dtype=np.uint8) for _ in range(n)]
     for i, frame in enumerate(frames):
-        frame[50:62, 20 + 3 * i:32 + 3 * i] = 230
+        frame[50:62, 20 + 3 * i : 32 + 3 * i] = 230
     return frames
 
 
@@ -89,8 +88,7 @@ def test_rotated_video_is_processed_upright(synth, tmp_path):
 
 def test_stride_start_end_max_persons_and_meshes(synth, tmp_path):
     source = _crossing_video(synth, tmp_path / "walk.mp4", gap=())
-    pipeline, _ = _pipeline(synth, render=False, stride=2, start_s=0.2, end_s=1.0, max_persons=1,
-                            save_meshes=True)
+    pipeline, _ = _pipeline(synth, render=False, stride=2, start_s=0.2, end_s=1.0, max_persons=1, save_meshes=True)
     [report] = pipeline.run([source], tmp_path / "out")
     assert report.outputs == [tmp_path / "out" / "walk_tracks.npz"]  # no overlay with render off
     with np.load(report.outputs[0], allow_pickle=False) as data:
@@ -139,7 +137,7 @@ def test_damaged_bytes_mid_file_skip_frames_only(synth, tmp_path):
     source = synth.write_video(tmp_path / "noisy.mp4", frames)  # mp4 indexes every packet: no resync needed
     data = bytearray(source.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 3000] = rng.integers(0, 255, 3000, dtype=np.uint8).tobytes()
+    data[middle : middle + 3000] = rng.integers(0, 255, 3000, dtype=np.uint8).tobytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
     pipeline, _ = _pipeline(synth)
@@ -196,8 +194,10 @@ def test_nobody_in_any_frame_keeps_every_row_field(synth, tmp_path):
     full_src = synth.write_video(tmp_path / "full.mp4", [synth.draw_squares(W, H, [(60, 60)]) for _ in range(4)])
     pipeline, _ = _pipeline(synth, render=False, save_meshes=True)
     empty_report, full_report = pipeline.run([empty_src, full_src], tmp_path / "out")
-    with np.load(empty_report.outputs[0], allow_pickle=False) as empty, \
-            np.load(full_report.outputs[0], allow_pickle=False) as full:
+    with (
+        np.load(empty_report.outputs[0], allow_pickle=False) as empty,
+        np.load(full_report.outputs[0], allow_pickle=False) as full,
+    ):
         assert sorted(empty["row_fields"]) == sorted(full["row_fields"])
         assert "param_global_orient" in set(empty["row_fields"]) and len(full["track_id"]) == 4
         for name in full["row_fields"]:

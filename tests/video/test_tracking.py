@@ -76,8 +76,9 @@ def test_gates_are_in_seconds_so_stride_keeps_tracks(synth, K_default):
 def test_a_newcomer_gets_a_new_id_and_a_far_jump_is_not_matched(synth, K_default):
     tracker = Tracker(TrackerConfig())
     first = tracker.update([synth.make_person([0, 0.2, 3], K_default)], 0.0)
-    second = tracker.update([synth.make_person([0.01, 0.2, 3], K_default),
-                             synth.make_person([1.5, 0.2, 3], K_default)], 1 / FPS)
+    second = tracker.update(
+        [synth.make_person([0.01, 0.2, 3], K_default), synth.make_person([1.5, 0.2, 3], K_default)], 1 / FPS
+    )
     assert [p.track_id for p in first] == [0]
     assert [p.track_id for p in second] == [0, 1]
     third = tracker.update([synth.make_person([-1.5, 0.2, 3], K_default)], 2 / FPS)

@@ -1,4 +1,5 @@
 """Known bodies for the source fixtures: random but plausible poses, evaluated with smplx."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from data_tools.bodies import POSE_SIZES, BodyBank
-from hmr.data.camera import rotvec_to_matrix
+from hmr.camera import rotvec_to_matrix
 
 
 def random_params(rng: np.random.Generator, kind: str, n: int, num_betas: int = 10) -> dict[str, np.ndarray]:

@@ -1,10 +1,11 @@
 """Read a converted dataset back and compare it with what the source fixture knows."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from data_tools.bodies import BodyBank
-from hmr.data.camera import project
+from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 
 
@@ -13,8 +14,15 @@ def scale_px(xy: np.ndarray, sx: float, sy: float) -> np.ndarray:
     return np.stack([sx * (xy[..., 0] + 0.5) - 0.5, sy * (xy[..., 1] + 0.5) - 0.5], -1)
 
 
-def check_bodies(out_root, expected: dict, models_dir, src_size: dict | None = None, joint_ids=None,
-                 tol_m: float = 1e-3, tol_px: float = 1.0) -> int:
+def check_bodies(
+    out_root,
+    expected: dict,
+    models_dir,
+    src_size: dict | None = None,
+    joint_ids=None,
+    tol_m: float = 1e-3,
+    tol_px: float = 1.0,
+) -> int:
     """``expected[image_key] = [{"verts_cam": (V, 3), "joints_2d": (J, 2) source px}]``.
 
     Recomputes each stored person from its stored parameters and checks vertices (<= tol_m) and

@@ -1,4 +1,5 @@
 """A tiny BEDLAM in its processed layout: all_npz_12_training/<scene>.npz + training_images/<scene>/png/."""
+
 from __future__ import annotations
 
 import io
@@ -9,7 +10,7 @@ from PIL import Image
 
 from data_sources.bodies import random_params
 from data_tools.bodies import BodyBank
-from hmr.data.camera import project
+from hmr.camera import project
 
 
 def _pose165(p: dict, i: int) -> np.ndarray:
@@ -22,11 +23,27 @@ def make_bedlam(root: Path, models_dir: Path, seed: int = 0) -> tuple[dict, dict
     rng = np.random.default_rng(seed)
     bank = BodyBank(models_dir)
     expected, sizes = {}, {}
-    for scene, (w, h), frames in (("20221010_3_1000_batch01hand", (128, 72), 3),
-                                  ("20221019_1_250_highbmihand_closeup", (72, 128), 2)):
+    for scene, (w, h), frames in (
+        ("20221010_3_1000_batch01hand", (128, 72), 3),
+        ("20221019_1_250_highbmihand_closeup", (72, 128), 2),
+    ):
         K = np.array([[120.0, 0, w / 2], [0, 120.0, h / 2], [0, 0, 1]])
-        cols = {k: [] for k in ("imgname", "pose_cam", "shape", "trans_cam", "cam_int", "cam_ext", "gtkps",
-                                "center", "scale", "gender", "sub")}
+        cols = {
+            k: []
+            for k in (
+                "imgname",
+                "pose_cam",
+                "shape",
+                "trans_cam",
+                "cam_int",
+                "cam_ext",
+                "gtkps",
+                "center",
+                "scale",
+                "gender",
+                "sub",
+            )
+        }
         img_dir = root / "training_images" / scene / "png"
         for f in range(frames):
             seq = f"seq_{f // 2:06d}"

@@ -1,4 +1,5 @@
 """A tiny EMDB in its real layout: P<n>/<seq>/P<n>_<seq>_data.pkl (Python 3 pickle) + images/%05d.jpg."""
+
 from __future__ import annotations
 
 import pickle
@@ -8,7 +9,7 @@ import numpy as np
 
 from data_sources.bodies import camera, jpeg, random_params, world_to_cam_points
 from data_tools.bodies import BodyBank
-from hmr.data.camera import project
+from hmr.camera import project
 
 W, H = 144, 192
 K = np.array([[180.0, 0, 72.0], [0, 180.0, 96.0], [0, 0, 1]])
@@ -18,8 +19,10 @@ def make_emdb(root: Path, models_dir: Path, seed: int = 0, frames: int = 4) -> d
     rng = np.random.default_rng(seed)
     bank = BodyBank(models_dir)
     expected = {}
-    for subject, seq_name, gender, flags in (("P1", "14_outdoor_climb", "male", (True, False)),
-                                             ("P3", "27_indoor_walk_off", "female", (False, True))):
+    for subject, seq_name, gender, flags in (
+        ("P1", "14_outdoor_climb", "male", (True, False)),
+        ("P3", "27_indoor_walk_off", "female", (False, True)),
+    ):
         world = random_params(rng, "smpl", frames)
         world["betas"][:] = world["betas"][0]
         cams = [camera(rng, 4.0) for _ in range(frames)]
@@ -34,18 +37,33 @@ def make_emdb(root: Path, models_dir: Path, seed: int = 0, frames: int = 4) -> d
             bboxes.append(np.concatenate([xy.min(0), xy.max(0)]))
             if good[t]:
                 expected[f"emdb/all/{subject}__{seq_name}__{t:05d}"] = [
-                    {"verts_cam": world_to_cam_points(verts[t], R, tr), "joints_2d": kp2d[-1]}]
+                    {"verts_cam": world_to_cam_points(verts[t], R, tr), "joints_2d": kp2d[-1]}
+                ]
         seq_dir = root / subject / seq_name
         (seq_dir / "images").mkdir(parents=True)
         data = {
-            "gender": gender, "name": f"{subject}_{seq_name}", "emdb1": flags[0], "emdb2": flags[1],
-            "n_frames": frames, "good_frames_mask": good,
-            "camera": {"intrinsics": K, "width": W, "height": H,
-                       "extrinsics": np.stack([np.block([[R, t[:, None]], [np.zeros((1, 3)), np.ones((1, 1))]])
-                                               for R, t in cams])},
-            "smpl": {"poses_root": world["global_orient"], "poses_body": world["body_pose"],
-                     "trans": world["transl"], "betas": world["betas"][0]},
-            "kp2d": np.stack(kp2d), "bboxes": {"bboxes": np.stack(bboxes), "invalid_idxs": np.array([3])},
+            "gender": gender,
+            "name": f"{subject}_{seq_name}",
+            "emdb1": flags[0],
+            "emdb2": flags[1],
+            "n_frames": frames,
+            "good_frames_mask": good,
+            "camera": {
+                "intrinsics": K,
+                "width": W,
+                "height": H,
+                "extrinsics": np.stack(
+                    [np.block([[R, t[:, None]], [np.zeros((1, 3)), np.ones((1, 1))]]) for R, t in cams]
+                ),
+            },
+            "smpl": {
+                "poses_root": world["global_orient"],
+                "poses_body": world["body_pose"],
+                "trans": world["transl"],
+                "betas": world["betas"][0],
+            },
+            "kp2d": np.stack(kp2d),
+            "bboxes": {"bboxes": np.stack(bboxes), "invalid_idxs": np.array([3])},
         }
         (seq_dir / f"{subject}_{seq_name}_data.pkl").write_bytes(pickle.dumps(data))
         for t in range(frames):

@@ -1,4 +1,5 @@
 """A tiny Human3.6M in the NeuralAnnot json layout (annotations/ + images/)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import numpy as np
 
 from data_sources.bodies import camera, jpeg, random_params, world_to_cam_points
 from data_tools.bodies import BodyBank
-from hmr.data.camera import project
+from hmr.camera import project
 
 
 def make_h36m(root: Path, models_dir: Path, seed: int = 0) -> dict:
@@ -32,21 +33,48 @@ def make_h36m(root: Path, models_dir: Path, seed: int = 0) -> dict:
                 name = f"{folder}/{folder}_{frame + 1:06d}.jpg"
                 (root / "images" / folder).mkdir(parents=True, exist_ok=True)
                 (root / "images" / name).write_bytes(jpeg(100, 102, img_id))
-                images.append({"id": img_id, "file_name": name, "width": 100, "height": 102, "subject": subject,
-                               "action_name": "Directions", "action_idx": 2, "subaction_idx": 1,
-                               "cam_idx": cam_idx, "frame_idx": frame})
-                anns.append({"id": img_id, "image_id": img_id, "keypoints_vis": [True] * 17,
-                             "bbox": [10.0, 5.0, 60.0, 90.0]})
+                images.append(
+                    {
+                        "id": img_id,
+                        "file_name": name,
+                        "width": 100,
+                        "height": 102,
+                        "subject": subject,
+                        "action_name": "Directions",
+                        "action_idx": 2,
+                        "subaction_idx": 1,
+                        "cam_idx": cam_idx,
+                        "frame_idx": frame,
+                    }
+                )
+                anns.append(
+                    {"id": img_id, "image_id": img_id, "keypoints_vis": [True] * 17, "bbox": [10.0, 5.0, 60.0, 90.0]}
+                )
                 j_cam = world_to_cam_points(joints[frame], R, t)
-                expected[f"h36m/{split}/{folder}__{folder}_{frame + 1:06d}"] = [{
-                    "verts_cam": world_to_cam_points(verts[frame], R, t), "joints_2d": project(j_cam, K)}]
+                expected[f"h36m/{split}/{folder}__{folder}_{frame + 1:06d}"] = [
+                    {"verts_cam": world_to_cam_points(verts[frame], R, t), "joints_2d": project(j_cam, K)}
+                ]
                 img_id += 1
         prefix = root / "annotations" / f"Human36M_subject{subject}"
         Path(f"{prefix}_data.json").write_text(json.dumps({"images": images, "annotations": anns}))
         Path(f"{prefix}_camera.json").write_text(json.dumps(cams))
-        Path(f"{prefix}_joint_3d.json").write_text(json.dumps(
-            {"2": {"1": {str(f): mocap_mm[f].tolist() for f in range(2)}}}))
-        Path(f"{prefix}_SMPL_NeuralAnnot.json").write_text(json.dumps({"2": {"1": {str(f): {
-            "pose": np.concatenate([world["global_orient"][f], world["body_pose"][f]]).tolist(),
-            "shape": world["betas"][f].tolist(), "trans": world["transl"][f].tolist()} for f in range(2)}}}))
+        Path(f"{prefix}_joint_3d.json").write_text(
+            json.dumps({"2": {"1": {str(f): mocap_mm[f].tolist() for f in range(2)}}})
+        )
+        Path(f"{prefix}_SMPL_NeuralAnnot.json").write_text(
+            json.dumps(
+                {
+                    "2": {
+                        "1": {
+                            str(f): {
+                                "pose": np.concatenate([world["global_orient"][f], world["body_pose"][f]]).tolist(),
+                                "shape": world["betas"][f].tolist(),
+                                "trans": world["transl"][f].tolist(),
+                            }
+                            for f in range(2)
+                        }
+                    }
+                }
+            )
+        )
     return expected

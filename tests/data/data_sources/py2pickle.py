@@ -4,6 +4,7 @@ Python 2 stored ``str`` as byte strings (BINSTRING opcodes) and numpy arrays thr
 ``numpy.core.multiarray._reconstruct`` with the raw buffer as such a string; Python 3 can only
 read them with ``encoding='latin1'``. Python 3's own protocol 2 writes neither, hence this pickler.
 """
+
 from __future__ import annotations
 
 import io

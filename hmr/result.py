@@ -4,10 +4,12 @@ Everything is numpy, in the camera frame of the ORIGINAL image (metres, +x right
 +z forward) and in that image's pixels, so results can be written, compared or sent over the
 wire without torch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -78,8 +80,9 @@ class ImageResult:
         out: dict[str, np.ndarray] = {
             "scores": np.asarray([p.score for p in self.persons], np.float32).reshape(-1),
         }
-        param_names = {n for p in self.persons for n in p.params} or \
-            {k.removeprefix("param_") for k in self.person_shapes if k.startswith("param_")}
+        param_names = {n for p in self.persons for n in p.params} or {
+            k.removeprefix("param_") for k in self.person_shapes if k.startswith("param_")
+        }
         for key in (*_STACKED, *(f"param_{n}" for n in sorted(param_names))):
             if self.persons:
                 out[key] = np.stack([np.asarray(_person_value(p, key), np.float32) for p in self.persons])
@@ -97,15 +100,22 @@ class ImageResult:
         """Write the per-image ``.npz`` atomically; loadable with ``allow_pickle=False``."""
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **self.stacked())
+                # Any: mypy would match the arrays against savez's allow_pickle keyword too
+                np.savez(fh, **cast("dict[str, Any]", self.stacked()))
         return Path(path)
 
     def to_glb(self, path: str | Path) -> Path:
         """Meshes in the camera frame plus the camera, as a ``.glb`` any glTF viewer opens."""
         from hmr.render import write_glb
 
-        write_glb(path, [p.vertices for p in self.persons], self.faces, self.K, self.image_size,
-                  names=[f"person_{i}" for i in range(len(self.persons))])
+        write_glb(
+            path,
+            [p.vertices for p in self.persons],
+            self.faces,
+            self.K,
+            self.image_size,
+            names=[f"person_{i}" for i in range(len(self.persons))],
+        )
         return Path(path)
 
     def render_overlay(self, image: np.ndarray, K_image: np.ndarray | None = None) -> np.ndarray:
@@ -116,8 +126,9 @@ class ImageResult:
         from hmr.render import render_overlay
 
         ids = [p.track_id if p.track_id >= 0 else i for i, p in enumerate(self.persons)]
-        return render_overlay(image, [p.vertices for p in self.persons], self.faces,
-                              self.K if K_image is None else K_image, ids=ids)
+        return render_overlay(
+            image, [p.vertices for p in self.persons], self.faces, self.K if K_image is None else K_image, ids=ids
+        )
 
 
 def _person_value(person: Person, key: str) -> np.ndarray:
