@@ -5,6 +5,11 @@ frame; on a whole group photo it finds the largest one or two. Running it on the
 on overlapping square tiles at two scales, then merging the hits, finds people from about a
 fifth of the image height up. Each hit carries BlazePose's alignment points: the hip centre and
 a point on the circle that encloses the body, which is all a landmark region needs.
+
+The detector finds people by their face, so a body whose head the image border cuts off is never
+seeded. :func:`border_seeds` covers those: body circles laid along each border, placed as a cut
+body would be (hip centre just inside the top edge for a head cut off above, and so on), for the
+landmark stage to refine and to accept only where it finds a body that the border cuts.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class PersonSeed:
     center_px: np.ndarray  # (2,) hip centre
     radius_px: float  # radius of the circle that encloses the body
     angle_rad: float  # body tilt: rotation that makes the hip -> head direction point up
+    #: laid along the border by :func:`border_seeds` rather than detected: needs stricter checks
+    at_border: bool = False
 
 
 def seed_from_points(center_px: np.ndarray, scale_px: np.ndarray, score: float) -> PersonSeed:
@@ -57,6 +64,32 @@ def image_tiles(width: int, height: int, levels: int = 2, min_side_px: int = 96)
                     continue  # the whole image already
                 tiles.append((x0, y0, side))
     return tiles
+
+
+#: body-circle radii of the border seeds, as shares of the image height: people cut by the border are
+#: large (small ones are whole, and the detector sees them)
+BORDER_RADII = (0.2, 0.35, 0.55)
+
+
+def border_seeds(width: int, height: int, radii: tuple[float, ...] = BORDER_RADII) -> list[PersonSeed]:
+    """Upright body circles along the four borders, one radius apart, for bodies the border cuts.
+
+    Top: hip centre half a radius below the edge (head and shoulders above it); bottom: hip centre
+    near the edge (legs below it); left / right: hip centre just inside the edge (half the body
+    outside). A seed is a hypothesis only: the landmark stage keeps it if a stable, cut body is there.
+    """
+    seeds = []
+    for share in radii:
+        r = share * height
+        xs = np.arange(r / 2, max(width - r / 2, r / 2) + 1, r)
+        ys = np.arange(r / 2, max(height - r / 2, r / 2) + 1, r)
+        for x in xs:
+            seeds.append(PersonSeed(0.0, np.array([x, 0.5 * r]), r, 0.0, at_border=True))
+            seeds.append(PersonSeed(0.0, np.array([x, height - 0.3 * r]), r, 0.0, at_border=True))
+        for y in ys:
+            seeds.append(PersonSeed(0.0, np.array([0.1 * r, y]), r, 0.0, at_border=True))
+            seeds.append(PersonSeed(0.0, np.array([width - 0.1 * r, y]), r, 0.0, at_border=True))
+    return seeds
 
 
 def same_body(a: PersonSeed, b: PersonSeed, center_tol: float = 0.35, radius_ratio: float = 1.6) -> bool:

@@ -5,6 +5,12 @@ region the seed gives, then on the region its own landmarks give (BlazePose's tr
 here used within one image), which centres and sizes the crop on the body. Regions that
 converge onto a person already found are dropped, which also removes the duplicates and strays
 that tiled detection produces. Hands and face run on regions derived from the pose landmarks.
+
+People whose head the border cuts off have no face for the detector; after the detected people,
+seeds laid along the border (:func:`hmr.fit.detector.border_seeds`) find them. Such a seed has no
+detection behind it, so what it finds is kept only if it looks like a cut body: the border cuts
+its predicted skeleton, enough of it is confidently inside, it is tall enough to be cut rather than
+small and whole, and it does not lie mostly on a person already found.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hmr.fit.detector import PersonDetector, PersonSeed, same_body, seed_from_points
+from hmr.fit.detector import PersonDetector, PersonSeed, border_seeds, same_body, seed_from_points
 from hmr.fit.mp_graphs import (
     FACE_GRAPH,
     HANDS_GRAPH,
@@ -155,7 +161,16 @@ class KeypointDetector:
         max_drift: a region whose landmarks move more than this many body radii when re-cropped
             on themselves holds no stable body and is dropped.
         levels: tile levels of the detector.
+        border_search: also look for people cut by the image border (see the module docstring).
     """
+
+    #: a border seed's body must have this many confident landmarks inside the image ...
+    BORDER_MIN_KEYPOINTS = 10
+    #: ... span this share of the image height, and have this many predicted landmarks outside it
+    BORDER_MIN_HEIGHT_SHARE = 0.2
+    BORDER_MIN_OUTSIDE = 3
+    #: and at most this share of its box may lie on the box of a person already found
+    BORDER_MAX_OVERLAP = 0.5
 
     def __init__(
         self,
@@ -166,7 +181,9 @@ class KeypointDetector:
         min_keypoints: int = 8,
         max_drift: float = 0.2,
         levels: int = 2,
+        border_search: bool = True,
     ) -> None:
+        self.border_search = border_search
         self.detector = PersonDetector(score_threshold=score_threshold, levels=levels)
         self.min_height_px = min_height_px
         self.min_keypoints = min_keypoints
@@ -236,20 +253,14 @@ class KeypointDetector:
                 graph.reset()
         people: list[PersonKeypoints] = []
         regions: list[PersonSeed] = []  # where each accepted person's landmarks put their body
-        for seed in self.detector.detect(image_rgb):
-            if any(same_body(seed, region) for region in regions):
-                continue  # a person already found: skip the landmark runs
-            found = self._person(image_rgb, seed)
+        seeds = self.detector.detect(image_rgb)
+        if self.border_search:
+            seeds += border_seeds(image_rgb.shape[1], image_rgb.shape[0])
+        for seed in seeds:
+            found = self._candidate(image_rgb, seed, people, regions)
             if found is None:
                 continue
             person, landmarks, region = found
-            box = person.box_px()
-            if box[3] - box[1] < self.min_height_px and box[2] - box[0] < self.min_height_px:
-                continue
-            if (person.confidence >= 0.5).sum() < self.min_keypoints:
-                continue
-            if any(same_person(person, other) for other in people):
-                continue
             if self._hands is not None:
                 self._add_hands(image_rgb, person, landmarks)
             if self._face is not None:
@@ -257,3 +268,44 @@ class KeypointDetector:
             people.append(person)
             regions.append(region)
         return people
+
+    def _candidate(
+        self, image_rgb: np.ndarray, seed: PersonSeed, people: list[PersonKeypoints], regions: list[PersonSeed]
+    ) -> tuple[PersonKeypoints, Any, PersonSeed] | None:
+        """The new person a seed leads to, or None (no body, too small, or someone already found)."""
+        if any(same_body(seed, region) for region in regions):
+            return None  # a person already found: skip the landmark runs
+        found = self._person(image_rgb, seed)
+        if found is None:
+            return None
+        person = found[0]
+        box = person.box_px()
+        if box[3] - box[1] < self.min_height_px and box[2] - box[0] < self.min_height_px:
+            return None
+        if (person.confidence >= 0.5).sum() < self.min_keypoints:
+            return None
+        if any(same_person(person, other) for other in people):
+            return None
+        if seed.at_border and not self._is_cut_body(person, people, image_rgb.shape[1], image_rgb.shape[0]):
+            return None
+        return found
+
+    def _is_cut_body(self, person: PersonKeypoints, people: list[PersonKeypoints], width: int, height: int) -> bool:
+        """Whether what a border seed found is a body the border cuts (see the ``BORDER_*`` limits)."""
+        kp = person.keypoints_px
+        outside = (kp[:, 0] < 0) | (kp[:, 0] >= width) | (kp[:, 1] < 0) | (kp[:, 1] >= height)
+        box = person.box_px()
+        if (
+            outside.sum() < self.BORDER_MIN_OUTSIDE
+            or (person.confidence >= 0.5).sum() < self.BORDER_MIN_KEYPOINTS
+            or box[3] - box[1] < self.BORDER_MIN_HEIGHT_SHARE * height
+        ):
+            return False
+        area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
+        for other in people:
+            ob = other.box_px()
+            overlap_w = max(0.0, min(box[2], ob[2]) - max(box[0], ob[0]))
+            overlap_h = max(0.0, min(box[3], ob[3]) - max(box[1], ob[1]))
+            if overlap_w * overlap_h / area > self.BORDER_MAX_OVERLAP:
+                return False
+        return True

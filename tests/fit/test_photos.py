@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from hmr.camera import intrinsics_from_fov
+
 from .conftest import PHOTO_PEOPLE
 
 pytestmark = pytest.mark.slow  # BlazePose and fits on real photos
@@ -54,3 +56,33 @@ def test_face_mesh_when_asked(photo_results):
     # the mesh sits on the face: its centre near the nose, its size about the ear-to-ear distance
     assert np.linalg.norm(found[0].face_px.mean(0) - nose) < 0.5 * ears
     assert 0.5 * ears < np.ptp(found[0].face_px[:, 0]) < 2.0 * ears
+
+
+def test_a_person_whose_head_the_border_cuts_off_is_found_and_fitted(pipeline, photo_results):
+    """The man walking in lab_three_people.jpg, cut just below the shoulders: no face for the detector,
+    so only the border search finds him; his hips, knees, ankles and shoulders land on the uncropped ones."""
+    from hmr.fit.keypoints import KeypointDetector
+
+    image, _, _, people = photo_results["lab_three_people.jpg"]
+    walker = max(people, key=lambda p: p.box_px()[2] - p.box_px()[0])  # the widest: arms out, walking
+    shoulders_y = walker.keypoints_px[[11, 12], 1].max()
+    top = int(shoulders_y + 10)  # head and shoulders outside
+    crop = np.ascontiguousarray(image[top:])
+    lower = [23, 24, 25, 26, 27, 28]  # hips, knees, ankles
+    truth = walker.keypoints_px[lower] - [0, top]
+    size = np.ptp(walker.keypoints_px[:, 1])
+
+    def on_walker(found):
+        return [p for p in found if np.median(np.linalg.norm(p.keypoints_px[lower] - truth, axis=1)) < 0.1 * size]
+
+    assert not on_walker(KeypointDetector(border_search=False).detect(crop))  # what the border search adds
+    K = intrinsics_from_fov(crop.shape[1], crop.shape[0], 60.0)
+    result, found = pipeline.predict_with_keypoints(crop, K)
+    match = on_walker(found)
+    assert len(match) == 1
+    # the shoulders sit where they are, at the edge, not squeezed down onto the chest
+    true_shoulders = walker.keypoints_px[[11, 12]] - [0, top]
+    assert np.linalg.norm(match[0].keypoints_px[[11, 12]] - true_shoulders, axis=1).max() < 0.1 * size
+    person = result.persons[found.index(match[0])]
+    assert np.isfinite(person.vertices).all() and np.isfinite(person.transl).all()
+    assert 1.0 < person.transl_pelvis[2] < 15.0
