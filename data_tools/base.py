@@ -1,7 +1,9 @@
 """What every converter provides, and the helpers they share.
 
 A converter lists its source as light ``SourceItem``s (one per image, in a fixed order, so a
-rerun can skip what is stored) and turns one item into a ``ConvertedImage``. Items travel to
+rerun can skip what is stored) and turns one item into a ``ConvertedImage``. A source file that
+lists images (a sequence pickle, a label npz) and turns out damaged is listed as an
+``UnreadableSource`` instead, so the batch reports it and goes on with the other files. Items travel to
 worker processes, so their payloads hold plain numpy data, never open files or models.
 """
 
@@ -29,6 +31,22 @@ class SourceItem:
     image_id: str  # key-safe (see hmr.data.layout.image_id_from_path)
     image_path: str  # relative to the source folder
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnreadableSource:
+    """A source file that could not be listed; the driver records it as failed and goes on."""
+
+    path: str  # the file, as the user knows it
+    reason: str  # one line
+
+
+def listed_or_unreadable(path: Path, items: Iterator[SourceItem]) -> Iterator[SourceItem | UnreadableSource]:
+    """``items`` (read from ``path``), or one ``UnreadableSource`` in place of the rest when reading fails."""
+    try:
+        yield from items
+    except HmrError as e:
+        yield UnreadableSource(str(path), str(e))
 
 
 @dataclass
@@ -72,7 +90,7 @@ class Converter:
     def check_source(self, src: Path) -> None:
         raise NotImplementedError
 
-    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
+    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem | UnreadableSource]:
         raise NotImplementedError
 
     def convert(self, item: SourceItem, ctx: Context) -> ConvertedImage:

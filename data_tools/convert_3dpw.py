@@ -18,7 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from data_tools import safe_pickle
-from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require, require_glob, rescale
+from data_tools.base import (
+    Context,
+    ConvertedImage,
+    Converter,
+    SourceItem,
+    UnreadableSource,
+    check_splits,
+    listed_or_unreadable,
+    require,
+    require_glob,
+    rescale,
+)
 from hmr.camera import bbox_from_points, project, world_to_camera
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
@@ -39,10 +50,10 @@ class ThreeDPW(Converter):
         require(src, "sequenceFiles", "imageFiles", hint="expected the unpacked 3DPW root")
         require_glob(src, "sequenceFiles/*/*.pkl", hint="expected sequenceFiles/{train,validation,test}/*.pkl")
 
-    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
+    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem | UnreadableSource]:
         for split in check_splits(splits, self.splits, self.name):
             for seq_file in sorted((src / "sequenceFiles" / _SPLIT_DIRS[split]).glob("*.pkl")):
-                yield from self._sequence_items(split, seq_file)
+                yield from listed_or_unreadable(seq_file, self._sequence_items(split, seq_file))
 
     def _sequence_items(self, split: str, seq_file: Path) -> Iterator[SourceItem]:
         seq = safe_pickle.load(seq_file, encoding="latin1")

@@ -15,7 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
+from data_tools.base import (
+    Context,
+    ConvertedImage,
+    Converter,
+    SourceItem,
+    UnreadableSource,
+    check_splits,
+    listed_or_unreadable,
+    require_glob,
+    rescale,
+)
 from hmr.camera import bbox_from_points
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
@@ -53,10 +63,10 @@ class Bedlam(Converter):
                 "(expected training_images/<scene>/png/...)"
             )
 
-    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
+    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem | UnreadableSource]:
         for split in check_splits(splits, self.splits, self.name):
             for npz_path in self._label_files(src, split):
-                yield from self._scene_items(src, split, npz_path)
+                yield from listed_or_unreadable(npz_path, self._scene_items(src, split, npz_path))
 
     def _scene_items(self, src: Path, split: str, npz_path: Path) -> Iterator[SourceItem]:
         scene = npz_path.stem

@@ -15,7 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from data_tools import safe_pickle
-from data_tools.base import Context, ConvertedImage, Converter, SourceItem, check_splits, require_glob, rescale
+from data_tools.base import (
+    Context,
+    ConvertedImage,
+    Converter,
+    SourceItem,
+    UnreadableSource,
+    check_splits,
+    listed_or_unreadable,
+    require_glob,
+    rescale,
+)
 from hmr.camera import world_to_camera
 from hmr.data.layout import image_id_from_path
 from hmr.data.schema import PersonLabel
@@ -34,10 +44,10 @@ class Emdb(Converter):
     def check_source(self, src: Path) -> None:
         require_glob(src, "P*/*/P*_*_data.pkl", hint="expected P<n>/<sequence>/P<n>_<sequence>_data.pkl")
 
-    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem]:
+    def items(self, src: Path, splits: Sequence[str]) -> Iterator[SourceItem | UnreadableSource]:
         for split in check_splits(splits or ["all"], self.splits, self.name):
             for pkl in sorted(src.glob("P*/*/P*_*_data.pkl")):
-                yield from self._sequence_items(src, split, pkl)
+                yield from listed_or_unreadable(pkl, self._sequence_items(src, split, pkl))
 
     def _sequence_items(self, src: Path, split: str, pkl: Path) -> Iterator[SourceItem]:
         seq = safe_pickle.load(pkl)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_tools.base import Context, ConvertedImage, Converter, SourceItem
+from data_tools.base import Context, ConvertedImage, Converter, SourceItem, UnreadableSource
 from data_tools.bodies import model_file, resolve_models_dir
 from hmr.data.layout import DatasetLayout
 from hmr.data.manifest import write_manifest
@@ -30,7 +30,7 @@ class ConversionReport:
     dataset: str
     converted: int = 0
     already_done: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (image path, one-line reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (image or source file, one-line reason)
     out_dir: Path | None = None
 
 
@@ -126,6 +126,9 @@ def run_conversion(
     def todo() -> Iterator[SourceItem]:
         n = 0
         for item in converter.items(src, splits):
+            if isinstance(item, UnreadableSource):
+                report.failed.append((item.path, item.reason))
+                continue
             if limit is not None and n >= limit:
                 return
             n += 1

@@ -68,15 +68,19 @@ def test_3dpw_each_label_lands_on_its_own_image(src_3dpw, models_dir, tmp_path, 
         np.testing.assert_allclose(pelvis_px, marker_px, atol=max(1.0, 1.5 * scale), err_msg=key)
 
 
-def test_3dpw_frame_count_mismatch_is_one_line(tmp_path, models_dir):
+def test_a_damaged_sequence_is_reported_in_one_line_and_the_others_convert(tmp_path, models_dir):
     root = tmp_path / "src"
     make_3dpw(root, models_dir, frames=2)
     seq_file = root / "sequenceFiles" / "test" / "downtown_run_01.pkl"
     seq = safe_pickle.load(seq_file, encoding="latin1")
     seq["poses"] = [poses[:1] for poses in seq["poses"]]
     seq_file.write_bytes(dumps_py2(seq))
-    with pytest.raises(HmrError, match=r"poses has \[1\] frames per person but cam_poses has 2"):
-        list(ThreeDPW().items(root, ["test"]))
+    report = run_conversion(ThreeDPW(), root, tmp_path / "out", models_dir=models_dir, quiet=True)
+    assert report.converted == 2  # the train sequence
+    assert IndexedDataset(tmp_path / "out").keys == [f"3dpw/train/courtyard_walk_00__image_{t:05d}" for t in range(2)]
+    [(path, reason)] = report.failed
+    assert path == str(seq_file) and "\n" not in reason
+    assert "poses has [1] frames per person but cam_poses has 2" in reason
 
 
 def test_3dpw_split_filter_and_py2_pickle_needs_latin1(src_3dpw, models_dir, tmp_path):
