@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from data_tools.bodies import BodyBank
 from data_tools.images import DEFAULT_MAX_SIDE, StoredImage, prepare_image
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import scale_K, scale_points
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
@@ -54,6 +54,8 @@ class ConvertedImage:
     image: StoredImage
     K: np.ndarray  # (3, 3) of the stored image
     persons: list[PersonLabel]
+    #: more members of the sample, by suffix (e.g. ``"mask.png"``), stored beside the image
+    extra_members: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass

@@ -84,6 +84,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
 
+    p = sub.add_parser(
+        "synth",
+        help="render synthetic Anny people with exact labels (our own, licence-free data)",
+        description=(
+            "Render posed, shaped Anny people into images with exact labels, written to OUT/synth/ in the unified "
+            "format. The same seed gives the same images and labels; parts (--shard-index I --num-shards K) can run "
+            "side by side into one OUT; rerunning the same command continues where a run stopped."
+        ),
+    )
+    p.add_argument("--out", required=True, type=Path, help="output root; the set goes to OUT/synth/")
+    p.add_argument("--num-images", type=int, help="images in the whole set (all parts together); default 1000")
+    p.add_argument("--seed", type=int, help="random seed of the set (default 0)")
+    p.add_argument(
+        "--preset",
+        choices=["bench-v1"],
+        help="a fixed, documented set: bench-v1 = 200 images, 640x480, 1-6 people, seed 2026 (split bench_v1); "
+        "--num-images/--seed/--width/--height/--max-people may not be combined with it",
+    )
+    p.add_argument("--width", type=int, help="image width in pixels (default 640)")
+    p.add_argument("--height", type=int, help="image height in pixels (default 480)")
+    p.add_argument("--max-people", type=int, help="at most this many people per image, 1-6 by default")
+    p.add_argument("--backgrounds", type=Path, help="folder of photos to use as backdrops (default: procedural)")
+    p.add_argument("--poses", type=Path, help="motion file or folder (BVH, AMASS .npz) to pose people from")
+    p.add_argument("--poses-fps", type=float, default=10.0, help="frames per second kept from motion files (10)")
+    p.add_argument("--save-verts", action="store_true", help="store camera-frame vertices of every person")
+    p.add_argument("--save-masks", action="store_true", help="store an instance mask per image (<key>.mask.png)")
+    p.add_argument("--images-per-shard", type=int, help="images per tar shard, the unit of resuming (1000)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--shard-index", type=int, default=0, help="which part this process makes (0-based)")
+    p.add_argument("--num-shards", type=int, default=1, help="number of parts the set is split into")
+    _add_common(p)
+
     p = sub.add_parser("stats", help="counts per dataset/split/body model and missing fields")
     p.add_argument("dir", type=Path)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -136,6 +168,65 @@ def _convert(a: argparse.Namespace) -> int:
     )
     print(
         f"{report.dataset}: {report.converted} images converted, {report.already_done} already done, "
+        f"{len(report.failed)} failed -> {report.out_dir}"
+    )
+    for path, why in report.failed[:20]:
+        print(f"  failed: {path}: {why}", file=sys.stderr)
+    if len(report.failed) > 20:
+        print(f"  ... and {len(report.failed) - 20} more (listed in manifest.json)", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _synth(a: argparse.Namespace) -> int:
+    for flag, value in (("--num-images", a.num_images), ("--images-per-shard", a.images_per_shard)):
+        check_at_least(value, 1, flag)
+    check_at_least(a.workers, 1, "--workers")
+    check_at_least(a.num_shards, 1, "--num-shards")
+    check_between(a.shard_index, 0, a.num_shards - 1, "--shard-index")
+    check_between(a.max_people, 1, 6, "--max-people")
+    check_at_least(a.width, 16, "--width")
+    check_at_least(a.height, 16, "--height")
+    check_between(a.poses_fps, 0, float("inf"), "--poses-fps", open_interval=True)
+    if a.preset and any(v is not None for v in (a.num_images, a.seed, a.width, a.height, a.max_people)):
+        raise HmrError(f"--preset {a.preset} fixes the set; drop --num-images/--seed/--width/--height/--max-people")
+    if a.poses is not None and not a.poses.exists():
+        raise HmrError(f"--poses {a.poses} does not exist; pass a BVH / AMASS .npz file or a folder of them")
+    check_out_dir(a.out)
+    import dataclasses
+
+    from hmr.synth.backgrounds import list_background_photos, readable_photos
+    from hmr.synth.presets import PRESETS, default_preset
+
+    photos, failures = readable_photos(list_background_photos(a.backgrounds)) if a.backgrounds else ([], [])
+    if a.backgrounds and not photos:
+        raise HmrError(f"--backgrounds {a.backgrounds}: none of its {len(failures)} images is readable")
+    if a.preset:
+        preset = PRESETS[a.preset]
+    else:
+        preset = default_preset(1000 if a.num_images is None else a.num_images, a.seed or 0)
+        config = preset.config
+        people = (1, a.max_people) if a.max_people else config.people
+        config = dataclasses.replace(
+            config, width=a.width or config.width, height=a.height or config.height, people=people
+        )
+        preset = dataclasses.replace(preset, config=config)
+    options = {"save_verts": a.save_verts, "save_masks": a.save_masks}
+    if a.images_per_shard:
+        options["images_per_shard"] = a.images_per_shard
+    preset = dataclasses.replace(preset, **options)
+    motions = []
+    if a.poses is not None:
+        from hmr.synth.motion import load_motions
+
+        motions, bad_motions = load_motions(a.poses, fps=a.poses_fps)
+        failures += bad_motions
+        if not motions:
+            raise HmrError(f"--poses {a.poses}: no motion file could be read ({len(bad_motions)} failed)")
+    from data_tools.synth import run_synth
+
+    report = run_synth(a.out, preset, a.shard_index, a.num_shards, a.workers, photos, motions, failures, quiet=a.quiet)
+    print(
+        f"synth: {report.generated} images ({report.persons} people) generated, {report.already_done} already done, "
         f"{len(report.failed)} failed -> {report.out_dir}"
     )
     for path, why in report.failed[:20]:
@@ -229,6 +320,7 @@ def _check_dataset_dir(path: Path) -> None:
 _COMMANDS = {
     "convert": _convert,
     "convert-body": _convert_body,
+    "synth": _synth,
     "stats": _stats,
     "show": _show,
     "verify": _verify,

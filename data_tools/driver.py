@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_tools.base import Context, ConvertedImage, Converter, SourceItem, UnreadableSource
-from data_tools.bodies import model_file, resolve_models_dir
+from hmr.body.dataset_bodies import model_file, resolve_models_dir
 from hmr.data.layout import DatasetLayout
 from hmr.data.manifest import write_manifest
 from hmr.data.writer import DEFAULT_SHARD_BYTES, SplitWriter, file_sha256
@@ -34,7 +34,7 @@ class ConversionReport:
     out_dir: Path | None = None
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
     return str(e) if isinstance(e, HmrError) else f"{type(e).__name__}: {e}"
 
 
@@ -60,13 +60,13 @@ def _convert_safely(converter: Converter, ctx: Context, item: SourceItem) -> Con
     try:
         return converter.convert(item, ctx)
     except HmrError as e:
-        return _one_line(e)
+        return one_line(e)
     except Exception as e:  # a bad source file must not stop a million-image batch
         last = traceback.extract_tb(e.__traceback__)[-1]
-        return f"{_one_line(e)} (at {Path(last.filename).name}:{last.lineno})"
+        return f"{one_line(e)} (at {Path(last.filename).name}:{last.lineno})"
 
 
-def _results(
+def results_in_order(
     converter: Converter, ctx: Context, items: Iterator[SourceItem], workers: int
 ) -> Iterator[tuple[SourceItem, ConvertedImage | str]]:
     """(item, result) in item order; at most ``4 * workers`` items in flight."""
@@ -139,7 +139,7 @@ def run_conversion(
 
     bar = tqdm(desc=f"convert {converter.name}", unit="img", disable=quiet)
     try:
-        for item, result in _results(converter, ctx, todo(), workers):
+        for item, result in results_in_order(converter, ctx, todo(), workers):
             bar.update(1)
             if isinstance(result, str):
                 report.failed.append((item.image_path, result))
@@ -156,6 +156,7 @@ def run_conversion(
                 result.persons,
                 item.image_path,
                 image.width / image.src_width,
+                result.extra_members,
             )
             report.converted += 1
     except BaseException:

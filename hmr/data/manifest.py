@@ -8,9 +8,11 @@ manifest always describes what is on disk. Shard checksums come from the image p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +75,39 @@ def scan(layout: DatasetLayout) -> tuple[dict[str, Any], dict[str, Any]]:
     return splits, files
 
 
+@contextlib.contextmanager
+def _manifest_lock(layout: DatasetLayout) -> Iterator[None]:
+    """Serialise manifest rewrites: parallel generation parts each rewrite it when they finish, and
+    a rewrite scans the disk, so two interleaved ones could drop the other's shards."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): one writer at a time is then the user's care
+        yield
+        return
+    layout.dir.mkdir(parents=True, exist_ok=True)
+    with open(layout.dir / ".manifest.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_manifest(
     layout: DatasetLayout,
     provenance: dict[str, Any] | None = None,
     label_version_info: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """(Re)write the manifest; provenance and label-version notes merge into the existing ones."""
+    with _manifest_lock(layout):
+        return _write_manifest(layout, provenance, label_version_info)
+
+
+def _write_manifest(
+    layout: DatasetLayout,
+    provenance: dict[str, Any] | None,
+    label_version_info: dict[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
     old: dict[str, Any] = json.loads(layout.manifest.read_text()) if layout.manifest.exists() else {}
     splits, files = scan(layout)
     versions = {}

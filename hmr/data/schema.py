@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 FORMAT_NAME = "hmr-data"
-FORMAT_VERSION = 1
+#: 2 added the visible box and visible fraction (synthetic and occlusion-aware sources)
+FORMAT_VERSION = 2
 
 BODY_MODELS = ("smpl", "smplx", "skel", "anny", "")
 GENDERS = ("neutral", "male", "female")
@@ -57,6 +58,8 @@ PERSON_SCHEMA = pa.schema(
         pa.field("K", pa.list_(pa.float32(), 9)),  # row-major 3x3 of the stored image
         pa.field("bbox_xyxy", pa.list_(pa.float32(), 4)),
         pa.field("bbox_source", pa.string()),
+        pa.field("bbox_visible_xyxy", pa.list_(pa.float32(), 4)),  # around the visible pixels; null if unknown
+        pa.field("visible_fraction", pa.float32()),  # visible pixels / pixels of the whole body; NaN if unknown
         pa.field("kp2d", pa.list_(pa.float32())),  # (J, 3) flattened: x_px, y_px, score as the source gives it
         pa.field("kp2d_format", pa.string()),
         pa.field("kp3d", pa.list_(pa.float32())),  # (J, 4) flattened: x, y, z (m), confidence
@@ -119,6 +122,8 @@ class PersonLabel:
     fit_error_mm: float = float("nan")
     bbox_xyxy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     bbox_source: str = ""
+    bbox_visible_xyxy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    visible_fraction: float = float("nan")
     kp2d: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     kp2d_format: str = ""
     kp3d: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
@@ -153,8 +158,9 @@ class PersonLabel:
             raise ValueError(f"unknown body model {self.body_model!r}; expected one of {BODY_MODELS}")
         if self.gender not in GENDERS:
             raise ValueError(f"unknown gender {self.gender!r}; expected one of {GENDERS}")
-        if len(self.bbox_xyxy) not in (0, 4):
-            raise ValueError(f"bbox_xyxy must have 4 values, got {len(self.bbox_xyxy)}")
+        for name in ("bbox_xyxy", "bbox_visible_xyxy"):
+            if len(getattr(self, name)) not in (0, 4):
+                raise ValueError(f"{name} must have 4 values, got {len(getattr(self, name))}")
         for name, arr, width in (("kp2d", self.kp2d, 3), ("kp3d", self.kp3d, 4), ("verts_cam", self.verts_cam, 3)):
             a = np.asarray(arr)
             if a.size and (a.ndim != 2 or a.shape[1] != width):
@@ -210,6 +216,8 @@ class PersonLabel:
             "K": _arr(K).reshape(9),
             "bbox_xyxy": _arr(self.bbox_xyxy).reshape(4) if len(self.bbox_xyxy) else None,
             "bbox_source": self.bbox_source,
+            "bbox_visible_xyxy": _arr(self.bbox_visible_xyxy).reshape(4) if len(self.bbox_visible_xyxy) else None,
+            "visible_fraction": float(self.visible_fraction),
             "kp2d": kp2d.reshape(-1),
             "kp2d_format": self.kp2d_format,
             "kp3d": kp3d.reshape(-1),
@@ -234,17 +242,20 @@ class PersonLabel:
             **{
                 k: v
                 for k, v in row.items()
-                if k in known and k not in ("params", "kp2d", "kp3d", "verts_cam", "bbox_xyxy", "K")
+                if k in known
+                and k not in ("params", "kp2d", "kp3d", "verts_cam", "bbox_xyxy", "bbox_visible_xyxy", "K")
             }
         )
         out.params = params
         out.bbox_xyxy = _arr(row.get("bbox_xyxy") or [])
+        out.bbox_visible_xyxy = _arr(row.get("bbox_visible_xyxy") or [])
         out.kp2d = _arr(row.get("kp2d") or []).reshape(-1, 3)
         out.kp3d = _arr(row.get("kp3d") or []).reshape(-1, 4)
         out.verts_cam = _arr(row.get("verts_cam") or []).reshape(-1, 3)
         out.K = _arr(row["K"]).reshape(3, 3) if row.get("K") is not None else np.zeros((0, 3), np.float32)
-        if out.fit_error_mm is None:
-            out.fit_error_mm = float("nan")
+        for name in ("fit_error_mm", "visible_fraction"):
+            if getattr(out, name) is None:
+                setattr(out, name, float("nan"))
         return out
 
 

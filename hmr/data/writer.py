@@ -58,32 +58,52 @@ def read_done_keys(layout: DatasetLayout, split: str) -> tuple[set[str], int]:
     return keys, next_index
 
 
-def _remove_incomplete(layout: DatasetLayout, split: str) -> None:
-    """Delete shards and label parts of ``split`` whose image part (the commit marker) is missing."""
+def _remove_incomplete(layout: DatasetLayout, split: str, stem_glob: str = "*") -> None:
+    """Delete shards and label parts of ``split`` (of the stems matching ``stem_glob``) whose image
+    part (the commit marker) is missing."""
+    pattern = f"{split}-{stem_glob}"
     complete = set(layout.stems(split))
-    leftovers = list((layout.dir / "shards").glob(f"{split}-*.tar"))
-    leftovers += list((layout.dir / "labels" / BASE_VERSION).glob(f"{split}-*.parquet"))
+    leftovers = list((layout.dir / "shards").glob(f"{pattern}.tar"))
+    leftovers += list((layout.dir / "labels" / BASE_VERSION).glob(f"{pattern}.parquet"))
     for p in leftovers:
         if parse_shard_stem(p.stem) and p.stem not in complete:
             p.unlink()
     for folder in ("shards", "images", f"labels/{BASE_VERSION}"):  # temp files of a killed run
-        for p in (layout.dir / folder).glob(f".{split}-*.part*"):
+        for p in (layout.dir / folder).glob(f".{pattern}.*part*"):
             p.unlink()
 
 
 class SplitWriter:
     """Append images with their persons; shards roll over at ``max_shard_bytes``.
 
+    With ``shard_index`` the writer fills exactly that one shard and touches no other file of the
+    split, so several processes can write disjoint shards of one split at the same time (sharded
+    generation); the caller decides which images go into it.
+
     Use as a context manager: leaving the block commits the open shard.
     """
 
     def __init__(
-        self, root: str | Path, dataset: str, split: str, license_tag: str, max_shard_bytes: int = DEFAULT_SHARD_BYTES
+        self,
+        root: str | Path,
+        dataset: str,
+        split: str,
+        license_tag: str,
+        max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+        shard_index: int | None = None,
     ) -> None:
         self.layout = DatasetLayout(root, dataset)
         self.split, self.license_tag, self.max_shard_bytes = split, license_tag, max_shard_bytes
-        _remove_incomplete(self.layout, split)
-        self.done_keys, self._next_index = read_done_keys(self.layout, split)
+        if shard_index is None:
+            _remove_incomplete(self.layout, split)
+            self.done_keys, self._next_index = read_done_keys(self.layout, split)
+        else:
+            stem = shard_stem(split, shard_index)
+            if stem in self.layout.stems(split):
+                raise ValueError(f"shard {stem} is complete already; skip it instead of rewriting it")
+            _remove_incomplete(self.layout, split, stem_glob=stem.split("-", 1)[1])
+            self.done_keys, self._next_index = set(), shard_index
+            self.max_shard_bytes = 2**62  # one shard, never rolled over
         self._stack: contextlib.ExitStack | None = None
         self._tar: tarfile.TarFile | None = None
         self._tar_path: Path | None = None
@@ -118,8 +138,13 @@ class SplitWriter:
         persons: list[PersonLabel],
         source_path: str = "",
         resize_factor: float = 1.0,
+        extra_members: dict[str, bytes] | None = None,
     ) -> str:
-        """Store one image and its persons; returns the image key."""
+        """Store one image and its persons; returns the image key.
+
+        ``extra_members`` maps a member suffix (e.g. ``"mask.png"``) to bytes stored beside the
+        image as ``<image_key>.<suffix>``: WebDataset readers see it as one more field of the sample.
+        """
         key = self.key(image_id)
         if key in self.done_keys:
             raise ValueError(f"image {key} is stored twice; image ids must be unique within a split")
@@ -139,6 +164,8 @@ class SplitWriter:
         offset = self._tar.offset
         self._add_member(f"{key}.{ext}", image_bytes)
         self._add_member(f"{key}.json", json.dumps(meta).encode())
+        for suffix, data in (extra_members or {}).items():
+            self._add_member(f"{key}.{suffix}", data)
         for i, p in enumerate(persons):
             self._persons.append(
                 p.record(

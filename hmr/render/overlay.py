@@ -19,12 +19,22 @@ from hmr.camera import check_intrinsics
 from hmr.errors import HmrError
 from hmr.render import raster_egl, raster_torch
 from hmr.render.palette import person_colors
-from hmr.render.scene import build_scene, check_colors, check_meshes, to_numpy
+from hmr.render.scene import (
+    DEFAULT_LIGHTING,
+    Lighting,
+    RasterLayers,
+    RasterScene,
+    build_scene,
+    check_colors,
+    check_meshes,
+    to_numpy,
+)
 
 logger = logging.getLogger(__name__)
 
 BACKEND_ENV_VAR = "HMR_RENDER_BACKEND"
 _RASTERIZERS = {"egl": raster_egl.rasterize, "torch": raster_torch.rasterize}
+_LAYER_RASTERIZERS = {"egl": raster_egl.rasterize_layers, "torch": raster_torch.rasterize_layers}
 _fallback_logged = False
 
 
@@ -113,7 +123,7 @@ def render_overlay(
         if len(ids) != len(verts_list):
             raise HmrError(f"got {len(ids)} ids for {len(verts_list)} meshes; pass one id per mesh")
         colors = person_colors(ids)
-    scene = build_scene(verts_list, faces_list, check_colors(colors, len(verts_list)), flat=shading == "flat")
+    scene = build_scene(verts_list, faces_list, list(check_colors(colors, len(verts_list))), flat=shading == "flat")
     if scene.is_empty:
         return image.copy()
     height, width = image.shape[:2]
@@ -127,6 +137,21 @@ def render_overlay(
     blended = out_pixels[pixels] * (1.0 - alpha * coverage[:, None]) + (alpha * 255.0) * rgb * coverage[:, None]
     out_pixels[pixels] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return out
+
+
+def rasterize_layers(
+    scene: RasterScene,
+    K: np.ndarray,
+    height: int,
+    width: int,
+    lighting: Lighting = DEFAULT_LIGHTING,
+    backend: str = "auto",
+) -> RasterLayers:
+    """Colour, camera depth and visible face of every covered pixel of ``scene`` (built with
+    :func:`hmr.render.scene.build_scene`), for callers that need more than an overlay: instance
+    masks, visibility tests, synthetic images lit their own way."""
+    K = check_intrinsics(to_numpy(K, np.float64))
+    return _LAYER_RASTERIZERS[resolve_backend(backend)](scene, K, int(height), int(width), lighting)
 
 
 def _downsample(pixels_fine: np.ndarray, rgb_fine: np.ndarray, factor: int, width: int):

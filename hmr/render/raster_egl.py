@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from hmr.errors import HmrError
-from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM, RasterScene
+from hmr.render.scene import DEFAULT_LIGHTING, Lighting, RasterLayers, RasterScene
 
 if TYPE_CHECKING:
     import moderngl
@@ -35,16 +35,19 @@ in vec3 in_normal;
 in vec3 in_color;
 out vec3 v_normal;
 out vec3 v_color;
+out float v_depth;
 void main() {
     v_normal = in_normal;
     v_color = in_color;
+    v_depth = in_pos.z;
     gl_Position = proj * vec4(in_pos, 1.0);
 }
 """
 
-# Same shading as raster_torch.rasterize: two-sided Lambert plus ambient. With this projection a
-# face wound counter-clockwise on screen (gl_FrontFacing) has its geometric normal pointing away
-# from the viewer, and so do the vertex normals built from that winding: turn them around.
+# Same shading as raster_torch.rasterize_layers: two-sided Lambert plus ambient. With this
+# projection a face wound counter-clockwise on screen (gl_FrontFacing) has its geometric normal
+# pointing away from the viewer, and so do the vertex normals built from that winding: turn them
+# around. Two more targets hold the camera depth and the face drawn (+1, so 0 means none).
 _FRAGMENT_SHADER = """
 #version 330
 uniform vec3 to_light;
@@ -52,11 +55,16 @@ uniform float ambient;
 uniform float diffuse;
 in vec3 v_normal;
 in vec3 v_color;
-out vec4 frag;
+in float v_depth;
+layout(location = 0) out vec4 frag;
+layout(location = 1) out float depth;
+layout(location = 2) out int face;
 void main() {
     vec3 n = gl_FrontFacing ? -v_normal : v_normal;
     float lambert = max(dot(normalize(n), to_light), 0.0);
     frag = vec4(clamp(v_color * (ambient + diffuse * lambert), 0.0, 1.0), 1.0);
+    depth = v_depth;
+    face = gl_PrimitiveID + 1;
 }
 """
 
@@ -118,9 +126,6 @@ class _Renderer:
         create_context = cast("Callable[..., moderngl.Context]", moderngl.create_standalone_context)
         self.ctx = create_context(backend="egl", require=330)
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        _uniform(self.prog, "to_light").value = tuple(float(x) for x in TO_LIGHT_CAM)
-        _uniform(self.prog, "ambient").value = AMBIENT
-        _uniform(self.prog, "diffuse").value = DIFFUSE
         self.max_size = int(self.ctx.info["GL_MAX_RENDERBUFFER_SIZE"])
         self.fbo: moderngl.Framebuffer | None = None
 
@@ -132,12 +137,16 @@ class _Renderer:
                     attachment.release()
                 self.fbo.release()
             self.fbo = self.ctx.framebuffer(
-                color_attachments=[self.ctx.renderbuffer((width, height), components=4, dtype="f1")],
+                color_attachments=[
+                    self.ctx.renderbuffer((width, height), components=4, dtype="f1"),
+                    self.ctx.renderbuffer((width, height), components=1, dtype="f4"),
+                    self.ctx.renderbuffer((width, height), components=1, dtype="i4"),
+                ],
                 depth_attachment=self.ctx.depth_renderbuffer((width, height)),
             )
         return self.fbo
 
-    def render(self, scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    def render(self, scene: RasterScene, K: np.ndarray, height: int, width: int, lighting: Lighting) -> RasterLayers:
         if max(height, width) > self.max_size:
             raise HmrError(
                 f"image {width}x{height} exceeds the OpenGL limit of {self.max_size} px; pass backend='torch'"
@@ -151,6 +160,9 @@ class _Renderer:
             depth_m = scene.verts_cam[scene.faces.ravel(), 2]
             proj = projection_matrix(K, height, width, 0.9 * float(depth_m.min()), 1.1 * float(depth_m.max()))
             _uniform(self.prog, "proj").write(proj.T.astype(np.float32).tobytes())  # GL is column-major
+            _uniform(self.prog, "to_light").value = lighting.to_light_cam
+            _uniform(self.prog, "ambient").value = lighting.ambient
+            _uniform(self.prog, "diffuse").value = lighting.diffuse
             interleaved = np.concatenate([scene.verts_cam, scene.normals_cam, scene.colors], axis=1)
             vbo = self.ctx.buffer(np.ascontiguousarray(interleaved, np.float32).tobytes())
             ibo = self.ctx.buffer(np.ascontiguousarray(scene.faces, np.int32).tobytes())
@@ -166,7 +178,11 @@ class _Renderer:
                 obj.release()
         rgba = np.frombuffer(fbo.read(components=4, dtype="f1", alignment=1), np.uint8).reshape(-1, 4)
         pixels = np.flatnonzero(rgba[:, 3])
-        return pixels, rgba[pixels, :3].astype(np.float32) / 255.0
+        depth = np.frombuffer(fbo.read(components=1, dtype="f4", attachment=1, alignment=1), np.float32)
+        face = np.frombuffer(fbo.read(components=1, dtype="i4", attachment=2, alignment=1), np.int32)
+        return RasterLayers(
+            pixels, rgba[pixels, :3].astype(np.float32) / 255.0, depth[pixels].copy(), face[pixels].astype(np.int64) - 1
+        )
 
 
 def _state() -> dict[str, Any]:
@@ -188,13 +204,21 @@ def unavailable_reason() -> str | None:
     return _state().get("error")
 
 
-def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The covered pixels, ``(M,)`` int64 flat indices ``row * W + col``, and their shaded colour
-    ``(M, 3)`` float32 RGB in [0, 1]."""
+def rasterize_layers(
+    scene: RasterScene, K: np.ndarray, height: int, width: int, lighting: Lighting = DEFAULT_LIGHTING
+) -> RasterLayers:
+    """Colour, depth and visible face at every covered pixel (see :class:`RasterLayers`)."""
     state = _state()
     if "error" in state:
         raise HmrError(
             f"EGL rendering is unavailable ({state['error']}); install moderngl and the "
             "packages libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri, or pass backend='torch'"
         )
-    return state["executor"].submit(state["renderer"].render, scene, K, height, width).result()
+    return state["executor"].submit(state["renderer"].render, scene, K, height, width, lighting).result()
+
+
+def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The covered pixels, ``(M,)`` int64 flat indices ``row * W + col``, and their shaded colour
+    ``(M, 3)`` float32 RGB in [0, 1], lit by :data:`~hmr.render.scene.DEFAULT_LIGHTING`."""
+    layers = rasterize_layers(scene, K, height, width)
+    return layers.pixels, layers.rgb

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM, RasterScene
+from hmr.render.scene import DEFAULT_LIGHTING, Lighting, RasterLayers, RasterScene
 
 # (pixel, face) candidates per chunk: about 100 MB of temporaries.
 PAIRS_PER_CHUNK = 1 << 20
@@ -108,12 +108,15 @@ def _depth_pass(geom: torch.Tensor, box: torch.Tensor, height: int, width: int) 
     return zbuf
 
 
-def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The covered pixels, ``(M,)`` int64 flat indices ``row * W + col``, and their shaded colour
-    ``(M, 3)`` float32 RGB in [0, 1]."""
+def rasterize_layers(
+    scene: RasterScene, K: np.ndarray, height: int, width: int, lighting: Lighting = DEFAULT_LIGHTING
+) -> RasterLayers:
+    """Colour, depth and visible face at every covered pixel (see :class:`RasterLayers`)."""
     face_ids, geom, box = _face_setup(scene, K, height, width)
     if len(face_ids) == 0:
-        return np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
+        return RasterLayers(
+            np.zeros(0, np.int64), np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+        )
     zbuf = _depth_pass(geom, box, height, width)
     pix = torch.nonzero(zbuf != _EMPTY).squeeze(1)
     row = zbuf[pix] & _LOW32
@@ -121,22 +124,36 @@ def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tup
     g = geom.index_select(0, row)
     bary = _barycentrics(g, px, py)
     weights = bary * g[:, 7:10]
-    weights = weights / weights.sum(dim=1, keepdim=True)  # perspective-correct
-    # Per face: the three corner normals and the colour (one per person, so no interpolation).
+    depth_m = 1.0 / weights.sum(dim=1)
+    weights = weights * depth_m[:, None]  # perspective-correct
+    # Per face: the three corner normals and the three corner colours.
     faces = torch.from_numpy(scene.faces).long()[face_ids]
     face_attr = torch.cat(
-        [torch.from_numpy(scene.normals_cam)[faces].reshape(-1, 9), torch.from_numpy(scene.colors)[faces[:, 0]]], dim=1
+        [
+            torch.from_numpy(scene.normals_cam)[faces].reshape(-1, 9),
+            torch.from_numpy(scene.colors)[faces].reshape(-1, 9),
+        ],
+        dim=1,
     )
-    pixel_attr = face_attr.index_select(0, row)  # (M, 12)
-    normal = (
-        pixel_attr[:, 0:3] * weights[:, 0:1]
-        + pixel_attr[:, 3:6] * weights[:, 1:2]
-        + pixel_attr[:, 6:9] * weights[:, 2:3]
-    )
+    pixel_attr = face_attr.index_select(0, row)  # (M, 18)
+
+    def interpolate(first: int) -> torch.Tensor:
+        return sum(pixel_attr[:, first + 3 * k : first + 3 * k + 3] * weights[:, k : k + 1] for k in range(3))
+
+    normal = interpolate(0)
     # Two-sided lighting. A positive doubled screen area (x right, y down) means the face's
     # geometric normal, and the vertex normals built from its winding, point away from the viewer.
     normal = torch.where(g[:, 6:7] > 0, -normal, normal)
     normal = torch.nn.functional.normalize(normal, dim=1)
-    lambert = (normal @ torch.from_numpy(TO_LIGHT_CAM)).clamp(min=0)
-    shaded = pixel_attr[:, 9:12] * (AMBIENT + DIFFUSE * lambert)[:, None]
-    return pix.numpy(), shaded.clamp(0, 1).numpy()
+    lambert = (normal @ torch.tensor(lighting.to_light_cam, dtype=torch.float32)).clamp(min=0)
+    shaded = interpolate(9) * (lighting.ambient + lighting.diffuse * lambert)[:, None]
+    return RasterLayers(
+        pix.numpy(), shaded.clamp(0, 1).numpy(), depth_m.numpy().astype(np.float32), face_ids[row].numpy()
+    )
+
+
+def rasterize(scene: RasterScene, K: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The covered pixels, ``(M,)`` int64 flat indices ``row * W + col``, and their shaded colour
+    ``(M, 3)`` float32 RGB in [0, 1], lit by :data:`~hmr.render.scene.DEFAULT_LIGHTING`."""
+    layers = rasterize_layers(scene, K, height, width)
+    return layers.pixels, layers.rgb

@@ -20,30 +20,72 @@ from hmr.errors import HmrError
 # their pictures agree.
 NEAR_M = 0.01
 
-# Lambert shading in the camera frame (OpenCV axes: -y is up, -z points back at the viewer): a
-# light above-left of the camera, plus ambient so faces turned away from it keep their colour.
-TO_LIGHT_CAM = (np.array([-0.3, -0.5, -1.0]) / np.linalg.norm([-0.3, -0.5, -1.0])).astype(np.float32)
-AMBIENT = 0.35
-DIFFUSE = 0.65
+
+@dataclass(frozen=True)
+class Lighting:
+    """Two-sided Lambert shading in the camera frame: ``colour * (ambient + diffuse * max(n . l, 0))``.
+
+    ``to_light_cam`` is the unit direction from a surface towards the light, in the camera frame
+    (OpenCV axes: -y is up, -z points back at the viewer).
+    """
+
+    to_light_cam: tuple[float, float, float]
+    ambient: float
+    diffuse: float
+
+    def __post_init__(self) -> None:
+        direction = np.asarray(self.to_light_cam, np.float64)
+        if direction.shape != (3,) or not np.isfinite(direction).all() or np.linalg.norm(direction) < 1e-9:
+            raise HmrError(f"light direction must be a finite non-zero 3-vector, got {self.to_light_cam}")
+        unit = direction / np.linalg.norm(direction)
+        object.__setattr__(self, "to_light_cam", tuple(float(x) for x in unit))
+        if not (self.ambient >= 0 and self.diffuse >= 0):
+            raise HmrError(f"ambient and diffuse must be non-negative, got {self.ambient}, {self.diffuse}")
+
+
+#: overlays: a light above-left of the camera, plus ambient so faces turned away keep their colour
+DEFAULT_LIGHTING = Lighting((-0.3, -0.5, -1.0), ambient=0.35, diffuse=0.65)
 
 
 @dataclass(frozen=True)
 class RasterScene:
     """All persons as one indexed triangle list in the camera frame (OpenCV axes, metres).
 
-    ``verts_cam (N, 3)``, ``normals_cam (N, 3)`` unit, ``colors (N, 3)`` RGB in [0, 1] (the same
-    for every vertex of a person: the torch rasterizer reads one corner per face), all float32;
-    ``faces (F, 3)`` int32 indices into them, every vertex of every face at ``z >= NEAR_M``.
+    ``verts_cam (N, 3)``, ``normals_cam (N, 3)`` unit, ``colors (N, 3)`` RGB in [0, 1] (interpolated
+    across each face by both rasterizers), all float32; ``faces (F, 3)`` int32 indices into them,
+    every vertex of every face at ``z >= NEAR_M``. ``mesh_face_counts (P,)`` says how many faces of
+    ``faces`` (in order) belong to each input mesh and ``source_face (F,)`` which face of its
+    mesh's input each one is, so a drawn face maps back to its mesh and triangle.
     """
 
     verts_cam: np.ndarray
     normals_cam: np.ndarray
     colors: np.ndarray
     faces: np.ndarray
+    mesh_face_counts: np.ndarray
+    source_face: np.ndarray
 
     @property
     def is_empty(self) -> bool:
         return len(self.faces) == 0
+
+    def mesh_of_faces(self, face_index: np.ndarray) -> np.ndarray:
+        """Index of the input mesh each face of ``face_index`` (rows of ``faces``) belongs to."""
+        return np.searchsorted(np.cumsum(self.mesh_face_counts), face_index, side="right")
+
+
+@dataclass(frozen=True)
+class RasterLayers:
+    """What a rasterizer sees at every covered pixel (flat indices ``row * W + col``, ascending).
+
+    ``rgb (M, 3)`` float32 shaded colour in [0, 1]; ``depth_m (M,)`` float32 camera z of the
+    visible surface; ``face (M,)`` int64 row of the scene's ``faces`` that is visible there.
+    """
+
+    pixels: np.ndarray
+    rgb: np.ndarray
+    depth_m: np.ndarray
+    face: np.ndarray
 
 
 def to_numpy(x: Any, dtype: Any) -> np.ndarray:
@@ -119,26 +161,33 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def build_scene(
-    verts_list: list[np.ndarray], faces_list: list[np.ndarray], colors: np.ndarray, flat: bool
+    verts_list: list[np.ndarray], faces_list: list[np.ndarray], colors: Sequence[np.ndarray], flat: bool
 ) -> RasterScene:
     """Merge persons into one :class:`RasterScene`, dropping faces that cannot be drawn.
 
+    ``colors`` holds per mesh one RGB ``(3,)`` or one per vertex ``(V_i, 3)``, floats in [0, 1].
     Faces with a non-finite vertex or a vertex nearer than :data:`NEAR_M` (behind the camera) are
     dropped. Smooth normals are area-weighted averages of the adjacent face normals.
     """
-    parts_v, parts_n, parts_c, parts_f = [], [], [], []
+    parts_v, parts_n, parts_c, parts_f, parts_src = [], [], [], [], []
+    face_counts = []
     offset = 0
     for verts, tris, color in zip(verts_list, faces_list, colors, strict=True):
+        color = np.broadcast_to(np.asarray(color, np.float32), (len(verts), 3))
         finite = np.isfinite(verts).all(axis=1)
+        finite_faces = None
         if not finite.all():
-            tris = tris[finite[tris].all(axis=1)]
+            finite_faces = finite[tris].all(axis=1)
+            tris = tris[finite_faces]
             verts = np.where(finite[:, None], verts, 0.0)
         verts = verts.astype(np.float32)
         face_n = _face_normals(verts, tris)
         in_front = (verts[:, 2] >= NEAR_M)[tris].all(axis=1)
+        source = np.flatnonzero(finite_faces)[in_front] if finite_faces is not None else np.flatnonzero(in_front)
         if flat:
             tris, face_n = tris[in_front], face_n[in_front]
             verts = verts[tris].reshape(-1, 3)
+            color = color[tris].reshape(-1, 3)
             normals = np.repeat(_unit(face_n), 3, axis=0)
             tris = np.arange(len(verts)).reshape(-1, 3)
         else:
@@ -151,15 +200,21 @@ def build_scene(
             tris = tris[in_front]
         parts_v.append(verts)
         parts_n.append(normals)
-        parts_c.append(np.broadcast_to(color, (len(verts), 3)))
+        parts_c.append(color)
         parts_f.append(tris + offset)
+        parts_src.append(source)
+        face_counts.append(len(tris))
         offset += len(verts)
     if not parts_v:
         empty3 = np.zeros((0, 3), np.float32)
-        return RasterScene(empty3, empty3, empty3, np.zeros((0, 3), np.int32))
+        return RasterScene(
+            empty3, empty3, empty3, np.zeros((0, 3), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        )
     return RasterScene(
         verts_cam=np.concatenate(parts_v).astype(np.float32),
         normals_cam=np.concatenate(parts_n).astype(np.float32),
         colors=np.concatenate(parts_c).astype(np.float32),
         faces=np.concatenate(parts_f).astype(np.int32),
+        mesh_face_counts=np.asarray(face_counts, np.int64),
+        source_face=np.concatenate(parts_src).astype(np.int64),
     )

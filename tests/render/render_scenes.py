@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM
+from hmr.render.scene import DEFAULT_LIGHTING
 
 # Deliberately unequal focal lengths and an off-centre principal point.
 K_640x480 = np.array([[520.0, 0.0, 301.5], [0.0, 540.0, 252.25], [0.0, 0.0, 1.0]])
@@ -29,8 +29,8 @@ def sphere(center, radius: float, subdivisions: int = 3):
 
 def facing_shade(color) -> np.ndarray:
     """uint8 colour of a surface whose normal points straight at the camera, drawn with alpha 1."""
-    lambert = max(0.0, float(np.dot([0.0, 0.0, -1.0], TO_LIGHT_CAM)))
-    return np.rint(np.asarray(color) * (AMBIENT + DIFFUSE * lambert) * 255)
+    lambert = max(0.0, float(np.dot([0.0, 0.0, -1.0], np.asarray(DEFAULT_LIGHTING.to_light_cam))))
+    return np.rint(np.asarray(color) * (DEFAULT_LIGHTING.ambient + DEFAULT_LIGHTING.diffuse * lambert) * 255)
 
 
 def covered(out: np.ndarray, background: np.ndarray) -> np.ndarray:

@@ -130,3 +130,40 @@ def test_forked_child_of_an_egl_process_renders_with_torch(egl, monkeypatch):
         child_backend, child_image = pool.apply_async(_render_auto, [(image, verts, faces, K)]).get(timeout=60)
     assert child_backend == "torch"
     assert np.array_equal(child_image, render_overlay(image, [verts], faces, K, backend="torch"))
+
+
+def test_layers_give_depth_face_and_mesh_of_each_pixel(backend):
+    """A square plane 2 m away, tilted about x, half hidden by a nearer one: depth and faces computed by hand."""
+    from hmr.render.overlay import rasterize_layers
+    from hmr.render.scene import Lighting, build_scene
+
+    def quad(x0, x1, y0, y1, z_of_y):
+        v = np.array([[x0, y0, z_of_y(y0)], [x1, y0, z_of_y(y0)], [x1, y1, z_of_y(y1)], [x0, y1, z_of_y(y1)]])
+        return v, np.array([[0, 1, 2], [0, 2, 3]])
+
+    far_v, far_f = quad(-0.5, 0.5, -0.5, 0.5, lambda y: 2.0 + 0.5 * y)  # depth grows downwards
+    near_v, near_f = quad(0.0, 0.6, -0.6, 0.6, lambda y: 1.5)
+    colours = [
+        np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]]),
+        np.array([0.5, 0.5, 0.5]),
+    ]
+    scene = build_scene([far_v, near_v], [far_f, near_f], colours, flat=False)
+    unlit = Lighting((0.0, 0.0, -1.0), ambient=1.0, diffuse=0.0)
+    layers = rasterize_layers(scene, K_640x480, 480, 640, unlit, backend=backend)
+    mesh = scene.mesh_of_faces(layers.face)
+    rows, cols = np.divmod(layers.pixels, 640)
+    K = K_640x480
+    # pixel -> ray; on the far plane z = 2 + 0.5 y with y = z (v - cy) / fy
+    ray_y = (rows - K[1, 2]) / K[1, 1]
+    ray_x = (cols - K[0, 2]) / K[0, 0]
+    on_far = mesh == 0
+    z_far = 2.0 / (1.0 - 0.5 * ray_y[on_far])
+    assert on_far.sum() > 5000 and (mesh == 1).sum() > 5000
+    assert np.abs(layers.depth_m[on_far] - z_far).max() < 2e-3
+    assert np.abs(layers.depth_m[~on_far] - 1.5).max() < 1e-3
+    # the nearer plane hides the far one wherever both cover a pixel (x >= 0 on the near plane)
+    assert (ray_x[on_far] * layers.depth_m[on_far] < 0.005).all()
+    # per-vertex colours are interpolated: the far quad's top-left corner is red, bottom-right blue
+    top_left = on_far & (rows == rows[on_far].min() + 2) & (cols == cols[on_far].min() + 2)
+    assert layers.rgb[top_left][0, 0] > 0.9 and layers.rgb[top_left][0, 2] < 0.1
+    assert np.allclose(layers.rgb[mesh == 1], 0.5, atol=0.01)

@@ -11,7 +11,7 @@ from render_scenes import K_640x480, backproject, covered, facing_shade, pixel_r
 
 from hmr.errors import HmrError
 from hmr.render import person_colors, render_overlay
-from hmr.render.scene import AMBIENT, DIFFUSE, TO_LIGHT_CAM
+from hmr.render.scene import DEFAULT_LIGHTING
 
 BACKGROUND = (7, 11, 13)
 
@@ -245,6 +245,10 @@ def test_bad_inputs_raise_hmr_error(kwargs, message):
 
 
 def test_light_direction_is_a_unit_vector_above_left_and_behind_the_camera():
-    assert abs(np.linalg.norm(TO_LIGHT_CAM) - 1) < 1e-6
-    assert TO_LIGHT_CAM[0] < 0 and TO_LIGHT_CAM[1] < 0 and TO_LIGHT_CAM[2] < 0
-    assert 0 < AMBIENT and AMBIENT + DIFFUSE <= 1.0
+    assert abs(np.linalg.norm(np.asarray(DEFAULT_LIGHTING.to_light_cam)) - 1) < 1e-6
+    assert (
+        np.asarray(DEFAULT_LIGHTING.to_light_cam)[0] < 0
+        and np.asarray(DEFAULT_LIGHTING.to_light_cam)[1] < 0
+        and np.asarray(DEFAULT_LIGHTING.to_light_cam)[2] < 0
+    )
+    assert 0 < DEFAULT_LIGHTING.ambient and DEFAULT_LIGHTING.ambient + DEFAULT_LIGHTING.diffuse <= 1.0
