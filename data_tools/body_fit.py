@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_tools.bodies import BodyBank, model_file
 from hmr.body import find_asset, load_body_model
+from hmr.body.dataset_bodies import BodyBank, model_file
 from hmr.body.skel_dofs import BALL_JOINT_DOFS, BALL_JOINTS, ball_rotmats_to_dofs
 from hmr.errors import HmrError
 from hmr.geometry import rotvec_to_rotmat

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from data_tools.bodies import POSE_SIZES, BodyBank, model_file
 from data_tools.body_fit import TARGETS as SKIN_TARGETS
 from data_tools.body_fit import correspondence, fit_to_vertices, map_vertices, shape_from_rest
 from data_tools.body_fit_anny import ANNY_METHOD, AnnyTarget, fit_anny
+from hmr.body.dataset_bodies import POSE_SIZES, BodyBank, model_file
 from hmr.data.labels import read_rows
 from hmr.data.layout import find_datasets, parse_shard_stem
 from hmr.data.manifest import write_manifest

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from data_tools.bodies import BodyBank
 from hmr.atomic import atomic_path
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 from hmr.data.schema import PersonLabel

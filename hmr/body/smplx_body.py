@@ -17,10 +17,8 @@ import numpy as np
 import torch
 
 from hmr.body.base import BodyModel, BodyOutput, ParamSpec
+from hmr.body.joint_names import joint_names
 from hmr.body.rotations import as_rotmats, batch_size_of
-
-#: the 21 vertex joints smplx appends after the skeleton joints (same order for SMPL and SMPL-X)
-_VERTEX_JOINT_NAMES = slice(55, 76)
 
 
 def smplx_param_specs(num_betas: int = 10, num_expression: int = 10) -> dict[str, ParamSpec]:
@@ -96,7 +94,6 @@ class SmplxBody(_SmplxLayerBody):
     ) -> None:
         super().__init__()
         import smplx
-        from smplx.joint_names import JOINT_NAMES
 
         self.gender = gender
         # smplx prints a warning for files with fewer components than asked for; the specs below say it
@@ -112,7 +109,7 @@ class SmplxBody(_SmplxLayerBody):
                 ext="npz",
             )
         specs = smplx_param_specs(self.layer.num_betas, self.layer.num_expression_coeffs)
-        self._finish_init(specs, list(JOINT_NAMES[:127]))
+        self._finish_init(specs, joint_names("smplx"))
 
 
 class SmplBody(_SmplxLayerBody):
@@ -123,11 +120,9 @@ class SmplBody(_SmplxLayerBody):
     def __init__(self, model_path: str | os.PathLike, gender: str = "neutral", num_betas: int = 10) -> None:
         super().__init__()
         import smplx
-        from smplx.joint_names import JOINT_NAMES
 
         self.gender = gender
         # smplx prints a warning for the common 10-beta SMPL files, the normal case here
         with contextlib.redirect_stdout(io.StringIO()):
             self.layer = smplx.SMPLLayer(model_path=str(model_path), gender=gender, num_betas=num_betas)
-        names = list(JOINT_NAMES[:22]) + ["left_hand", "right_hand"] + list(JOINT_NAMES[_VERTEX_JOINT_NAMES])
-        self._finish_init(smpl_param_specs(self.layer.num_betas), names)
+        self._finish_init(smpl_param_specs(self.layer.num_betas), joint_names("smpl"))

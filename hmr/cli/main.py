@@ -24,6 +24,7 @@ COMMANDS = {
     "video": "hmr.cli.video",
     "export": "hmr.cli.export",
     "demo": "hmr.cli.demo",
+    "eval": "hmr.cli.eval",
 }
 
 

@@ -3,9 +3,9 @@ import pytest
 from data_sources.make_agora import H, W, make_agora
 
 from data_tools import safe_pickle
-from data_tools.bodies import BodyBank
 from data_tools.convert_agora import Agora, kabsch
 from data_tools.driver import run_conversion
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project, rotvec_to_matrix
 from hmr.data.reader import IndexedDataset
 from hmr.errors import HmrError

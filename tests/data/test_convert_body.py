@@ -5,9 +5,9 @@ import pytest
 from data_sources.bodies import random_params
 from scipy.spatial import cKDTree
 
-from data_tools.bodies import BodyBank
 from data_tools.body_fit import correspondence, map_vertices
 from data_tools.convert_body import convert_body
+from hmr.body.dataset_bodies import BodyBank
 from hmr.data import PersonLabel, SplitWriter
 from hmr.data.layout import DatasetLayout
 from hmr.data.manifest import write_manifest

@@ -16,10 +16,10 @@ import torch
 from data_sources.bodies import random_params
 from scipy.spatial import cKDTree
 
-from data_tools.bodies import BodyBank
 from data_tools.body_fit_anny import SMPL_JOINT_TO_ANNY_BONE, AnnyTarget, fit_anny
 from data_tools.cli import main
 from hmr.body.anny_body import ANNY_BONE_LABELS
+from hmr.body.dataset_bodies import BodyBank
 from hmr.data import PersonLabel, SplitWriter
 from hmr.data.layout import DatasetLayout
 from hmr.data.manifest import write_manifest

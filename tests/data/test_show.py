@@ -2,11 +2,11 @@ import numpy as np
 from data_sources.make_emdb import make_emdb
 from PIL import Image
 
-from data_tools.bodies import BodyBank
 from data_tools.cli import main
 from data_tools.convert_emdb import Emdb
 from data_tools.driver import run_conversion
 from data_tools.show import render_sample
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 

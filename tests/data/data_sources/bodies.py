@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from data_tools.bodies import POSE_SIZES, BodyBank
+from hmr.body.dataset_bodies import POSE_SIZES, BodyBank
 from hmr.camera import rotvec_to_matrix
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_tools.bodies import BodyBank
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from data_sources.bodies import camera, random_params, world_to_cam_points
 from data_sources.py2pickle import dumps_py2
-from data_tools.bodies import BodyBank
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 
 W, H = 108, 192  # portrait, like the real 1080 x 1920 frames

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from data_sources.bodies import random_params
-from data_tools.bodies import BodyBank
 from data_tools.convert_agora import agora_K
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project, rotvec_to_matrix
 
 W, H = 384, 216  # a tenth of the 3840 x 2160 label resolution

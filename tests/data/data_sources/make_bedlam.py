@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from data_sources.bodies import random_params
-from data_tools.bodies import BodyBank
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 
 

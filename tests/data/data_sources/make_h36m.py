@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from data_sources.bodies import camera, jpeg, random_params, world_to_cam_points
-from data_tools.bodies import BodyBank
+from hmr.body.dataset_bodies import BodyBank
 from hmr.camera import project
 
 
