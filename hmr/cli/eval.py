@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hmr.cli.checks import check_between, check_device, check_out_dir
+from hmr.cli.checks import check_at_least, check_between, check_device, check_out_dir
 from hmr.errors import HmrError, missing_checkpoint
 
 
@@ -32,6 +32,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--models-dir", help="body-model files and regressors (default: $HMR_MODELS_DIR, ./models)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--det-thresh", type=float, default=0.3, help="person score threshold (default 0.3)")
+    parser.add_argument("--limit", type=int, help="only the first N images, for a quick look")
     parser.add_argument("--out", default="eval_report", help="report folder (default ./eval_report)")
     parser.add_argument("--compare", metavar="REPORT", help="another report.json (or its folder) to print beside")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         raise HmrError(f"{dataset} is not a folder; pass a dataset written by hmr-data convert or hmr-data synth")
     check_between(args.det_thresh, 0, 1, "--det-thresh")
     check_device(args.device, args.backend)
+    if args.limit is not None:
+        check_at_least(args.limit, 1, "--limit")
     if args.predictions and args.checkpoint:
         raise HmrError("pass either --predictions (saved results) or --checkpoint (a predictor to run), not both")
     if args.checkpoint and not Path(args.checkpoint).is_file():
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         models_dir=args.models_dir,
         progress=not args.quiet,
         det_thresh=args.det_thresh,
+        limit=args.limit,
     )
     write_report(report, out_dir)
     print(format_report(report))

@@ -153,24 +153,35 @@ def evaluate(
     models_dir: str | Path | None = None,
     progress: bool = False,
     det_thresh: float = 0.3,
+    limit: int | None = None,
 ) -> EvalReport:
-    """Evaluate saved predictions (``predictions_dir``) or a :class:`hmr.Predictor` (cached in ``cache_dir``)."""
+    """Evaluate saved predictions (``predictions_dir``) or a :class:`hmr.Predictor` (cached in ``cache_dir``).
+
+    ``limit``: only the first images of the dataset, for a quick look (the report counts them).
+    """
     dataset_dir = Path(dataset_dir)
     proto = get_protocol(protocol or default_protocol(dataset_dir))
     split = split or proto.split
     data = IndexedDataset(dataset_dir, splits=[split] if split else None)
-    keys = list(data.keys)
+    keys = list(data.keys)[:limit]
     models = resolve_models_dir(models_dir)
+    labelled = _first_labelled(data, len(keys))
+    if labelled is not None:
+        proto = proto.for_labels(labelled[1].body_model)
     report = EvalReport(proto.describe(), str(dataset_dir), split, predictor_description or "saved predictions")
     report.versions = _versions()
     gt_bodies = GroundTruth(proto, models)
+    if labelled is None:
+        raise HmrError(f"{dataset_dir} holds no labelled people in the evaluated images; evaluate another split")
+    gt_bodies.check(labelled[1], labelled[0])
+    unlabelled = 0
     if predictions_dir is not None:
         folder = PredictionFolder(predictions_dir, keys)
         pairs: Iterator[tuple[dict, dict]] = ((data[i], folder.get(k)) for i, k in enumerate(keys))
     elif predictor is not None:
         if cache_dir is None:
             raise HmrError("evaluating a predictor needs a cache folder for its predictions (--out)")
-        pairs = cached_predictions(predictor, (data[i] for i in range(len(data))), Path(cache_dir), det_thresh)
+        pairs = cached_predictions(predictor, (data[i] for i in range(len(keys))), Path(cache_dir), det_thresh)
     else:
         raise HmrError("nothing to evaluate: pass saved predictions or a predictor")
     counts = DetectionCounts()
@@ -180,6 +191,7 @@ def evaluate(
         key = sample["image_key"]
         K = sample["K"].astype(np.float64)
         gts = gt_bodies.people(sample["persons"], key)
+        unlabelled += len(sample["persons"]) - len(gts)
         body = prediction["body_model"]
         if body not in measures:
             measures[body] = _Measure(proto, body, models, report.notes)
@@ -196,6 +208,11 @@ def evaluate(
                 per_pair[name].append(value)
         row.update({m: float(np.mean(v)) if v else float("nan") for m, v in image_metrics.items()})
         report.per_image.append(row)
+    if unlabelled:
+        report.notes.append(
+            f"{unlabelled} people without {proto.gt_body_model} parameters were left out "
+            "(a prediction of one counts as a false positive)"
+        )
     report.images, report.people = len(report.per_image), counts.matched + counts.missed
     report.predictions, report.matched = counts.matched + counts.false_positives, counts.matched
     report.precision, report.recall, report.f1 = counts.precision, counts.recall, counts.f1
@@ -206,6 +223,22 @@ def evaluate(
         if "pve_mm" in report.metrics:
             report.metrics["nmve_mm"] = report.metrics["pve_mm"] / report.f1
     return report
+
+
+#: images looked at for a labelled person before the labels are judged missing
+LABEL_PEEK_IMAGES = 50
+
+
+def _first_labelled(data: IndexedDataset, count: int) -> tuple[str, Any] | None:
+    """(image key, person) of the first person with body parameters, else of the first person at all."""
+    first = None
+    for i in range(min(count, LABEL_PEEK_IMAGES)):
+        sample = data[i]
+        for person in sample["persons"]:
+            if person.has_params:
+                return sample["image_key"], person
+            first = first or (sample["image_key"], person)
+    return first
 
 
 def _versions() -> dict[str, str]:

@@ -37,8 +37,11 @@ class GroundTruth:
         self._bank = BodyBank(models_dir) if self.body_model in ("smpl", "smplx") else None
         self._anny: Any = None  # hmr.body.anny_body.AnnyBody, built on first use
 
+    def usable(self, person: PersonLabel) -> bool:
+        return person.body_model == self.body_model and person.has_params
+
     def check(self, person: PersonLabel, image_key: str) -> None:
-        if person.body_model != self.body_model or not person.has_params:
+        if not self.usable(person):
             found = f"{person.body_model} parameters" if person.has_params and person.body_model else "no parameters"
             raise HmrError(
                 f"{image_key}: protocol {self.protocol.name} needs {self.body_model} body labels, the dataset has "
@@ -46,8 +49,8 @@ class GroundTruth:
             )
 
     def people(self, persons: list[PersonLabel], image_key: str) -> list[GroundTruthPerson]:
-        for person in persons:
-            self.check(person, image_key)
+        """Posed bodies of the people labelled in the protocol's body model (others are left out)."""
+        persons = [p for p in persons if self.usable(p)]
         if not persons:
             return []
         if self.body_model == "anny":

@@ -9,7 +9,7 @@ stores only those frames; the protocol names the split that holds them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from hmr.errors import HmrError
 
@@ -31,6 +31,15 @@ class Protocol:
     #: the joint set to fall back to, loudly, when the regressor file is absent
     fallback_joint_set: str = ""
     multi_person: bool = False  # report NMJE = MPJPE / F1 and NMVE = MVE / F1
+    #: other ground-truth body models the benchmark ships, and the joint set used with each
+    alternatives: tuple[tuple[str, str], ...] = ()
+
+    def for_labels(self, body_model: str) -> Protocol:
+        """This protocol for labels in ``body_model`` (one of its alternatives), else itself."""
+        for other, joint_set in self.alternatives:
+            if body_model == other:
+                return replace(self, gt_body_model=other, joint_set=joint_set, alternatives=())
+        return self
 
     def describe(self) -> dict:
         return asdict(self)
@@ -64,14 +73,16 @@ PROTOCOLS: dict[str, Protocol] = {
         ),
         Protocol(
             name="agora",
-            description="AGORA: multi-person, greedy 2D matching with IoU >= 0.1, 24 SMPL joints, NMJE / NMVE",
-            gt_body_model="smpl",
+            description="AGORA: multi-person, greedy 2D matching with IoU >= 0.1, 22 SMPL-X body joints "
+            "(24 SMPL joints for the SMPL labels), NMJE / NMVE",
+            gt_body_model="smplx",
             split=None,
-            joint_set="smpl24",
+            joint_set="smplx22",
             alignment="pelvis",
             gt_gender="gendered",
             valid_frames="all labelled people",
             multi_person=True,
+            alternatives=(("smpl", "smpl24"),),
         ),
         Protocol(
             name="bedlam",

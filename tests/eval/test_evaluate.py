@@ -37,8 +37,10 @@ def synth_set(tmp_path_factory):
 
 def _gt_predictions(dataset_dir, protocol, models_dir=None, transform=None, drop=(), extra_far=False):
     """Predictions made from the ground truth itself, per image: {image_key: npz arrays}."""
-    data = IndexedDataset(dataset_dir)
-    gt = GroundTruth(get_protocol(protocol), models_dir)
+    split = get_protocol(protocol).split
+    data = IndexedDataset(dataset_dir, splits=[split] if split else None)
+    labelled = next(p for i in range(len(data)) for p in data[i]["persons"] if p.has_params)
+    gt = GroundTruth(get_protocol(protocol).for_labels(labelled.body_model), models_dir)
     out = {}
     for i in range(len(data)):
         s = data[i]
