@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, make in predictors.items():
             predictor = make()
             start = time.perf_counter()
+            cache = work / name.replace(" ", "_").replace("/", "")
             report = evaluate(
-                dataset, protocol="synth", predictor=predictor, cache_dir=work / name.replace(" ", "_").replace("/", ""),
-                models_dir=work / "models", limit=args.images,
+                dataset, protocol="synth", predictor=predictor, cache_dir=cache, models_dir=work / "models",
+                limit=args.images,
             )  # fmt: skip
             seconds = (time.perf_counter() - start) / max(report.images, 1)
             rows[name] = {
