@@ -28,9 +28,13 @@ from hmr.eval.joints import LSP14, LSP14_FROM_H36M, JointSelection, root_point, 
 from hmr.eval.matching import DetectionCounts, match_people
 from hmr.eval.predictions import PredictionFolder, cached_predictions
 from hmr.eval.protocols import DEFAULT_PROTOCOL, Protocol, get_protocol
+from hmr.eval.smplx_regions import SmplxRegions
 
 #: per-person metrics, in the order reports print them
-METRICS = ("mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "pa_pve_mm", "root_depth_mm", "root_depth_rel", "reproj_px")
+METRICS = (
+    "mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "pa_pve_mm", "root_depth_mm", "root_depth_rel", "reproj_px",
+    "pve_hands_mm", "pa_pve_hands_mm", "pve_face_mm", "pa_pve_face_mm",
+)  # fmt: skip
 
 
 @dataclass
@@ -68,8 +72,10 @@ def default_protocol(dataset_dir: Path) -> str:
 class _Measure:
     """Joint selection and per-pair metrics for one (prediction body, ground-truth body) pair."""
 
-    def __init__(self, protocol: Protocol, pred_body: str, models_dir: Path, notes: list[str]) -> None:
-        self.protocol, self.notes = protocol, notes
+    def __init__(
+        self, protocol: Protocol, pred_body: str, models_dir: Path, notes: list[str], regions: SmplxRegions | None
+    ) -> None:
+        self.protocol, self.notes, self.regions = protocol, notes, regions
         gt_names, pred_names = joint_names(protocol.gt_body_model), joint_names(pred_body)
         self.same_body = pred_body == protocol.gt_body_model
         self.regressor: np.ndarray | None = None
@@ -128,6 +134,27 @@ class _Measure:
             pv = verts[p].astype(np.float64)
             out["pve_mm"] = metrics.mpjpe_mm(pv, gt.vertices_m, pred_root, gt_root)
             out["pa_pve_mm"] = metrics.pa_mpjpe_mm(pv, gt.vertices_m)
+            if self.protocol.part_metrics and self.regions is not None:
+                out.update(self._parts(pv, prediction["joints_3d"][p].astype(np.float64), gt))
+        return out
+
+    def _parts(self, pred_verts: np.ndarray, pred_joints: np.ndarray, gt: GroundTruthPerson) -> dict[str, float]:
+        """Hands aligned at their wrists, face at the neck; each also after its own Procrustes (mm)."""
+        assert self.regions is not None
+        out = {}
+        for group, regions in (("hands", ("left_hand", "right_hand")), ("face", ("face",))):
+            errors, pa_errors, sizes = [], [], []
+            for region in regions:
+                idx, anchor = self.regions.vertices[region], self.regions.anchor_joint[region]
+                if len(idx) == 0:
+                    continue
+                pred, true = pred_verts[idx], gt.vertices_m[idx]
+                errors.append(metrics.mpjpe_mm(pred, true, pred_joints[anchor], gt.joints_m[anchor]))
+                pa_errors.append(metrics.pa_mpjpe_mm(pred, true))
+                sizes.append(len(idx))
+            if sizes:
+                out[f"pve_{group}_mm"] = float(np.average(errors, weights=sizes))
+                out[f"pa_pve_{group}_mm"] = float(np.average(pa_errors, weights=sizes))
         return out
 
     def projected(self, prediction: dict[str, Any], gts: list[GroundTruthPerson], K: np.ndarray):
@@ -194,7 +221,7 @@ def evaluate(
         unlabelled += len(sample["persons"]) - len(gts)
         body = prediction["body_model"]
         if body not in measures:
-            measures[body] = _Measure(proto, body, models, report.notes)
+            measures[body] = _Measure(proto, body, models, report.notes, gt_bodies.regions)
         measure = measures[body]
         pred_2d, gt_2d = measure.projected(prediction, gts, K)
         matched = match_people(pred_2d, gt_2d, iou_min=proto.iou_min)

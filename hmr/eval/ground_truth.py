@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from hmr.body.dataset_bodies import BodyBank
+from hmr.body.dataset_bodies import BodyBank, resolve_models_dir
 from hmr.body.joint_names import joint_names
 from hmr.data.schema import PersonLabel
 from hmr.errors import HmrError
 from hmr.eval.protocols import Protocol
+from hmr.eval.smplx_regions import load_smplx_regions
 
 
 @dataclass
@@ -36,13 +37,19 @@ class GroundTruth:
         self.joint_names = joint_names(self.body_model)
         self._bank = BodyBank(models_dir) if self.body_model in ("smpl", "smplx") else None
         self._anny: Any = None  # hmr.body.anny_body.AnnyBody, built on first use
+        self.regions = None
+        if protocol.gt_from == "vertices" or protocol.part_metrics:
+            self.regions = load_smplx_regions(resolve_models_dir(models_dir))
 
     def usable(self, person: PersonLabel) -> bool:
+        if self.protocol.gt_from == "vertices":
+            return person.body_model == self.body_model and len(person.verts_cam) > 0
         return person.body_model == self.body_model and person.has_params
 
     def check(self, person: PersonLabel, image_key: str) -> None:
         if not self.usable(person):
-            found = f"{person.body_model} parameters" if person.has_params and person.body_model else "no parameters"
+            what = "meshes" if self.protocol.gt_from == "vertices" else "parameters"
+            found = f"{person.body_model} {what}" if person.has_params and person.body_model else f"no {what}"
             raise HmrError(
                 f"{image_key}: protocol {self.protocol.name} needs {self.body_model} body labels, the dataset has "
                 f"{found}; choose the protocol of this dataset (--protocol) or add labels with hmr-data convert-body"
@@ -53,6 +60,19 @@ class GroundTruth:
         persons = [p for p in persons if self.usable(p)]
         if not persons:
             return []
+        if self.protocol.gt_from == "vertices":
+            assert self.regions is not None
+            regressor = self.regions.J_regressor
+            for p in persons:
+                if len(p.verts_cam) != regressor.shape[1]:
+                    raise HmrError(
+                        f"{image_key}: the stored mesh has {len(p.verts_cam)} vertices, SMPL-X {regressor.shape[1]}; "
+                        f"protocol {self.protocol.name} needs SMPL-X meshes"
+                    )
+            return [
+                GroundTruthPerson(regressor @ p.verts_cam.astype(np.float64), p.verts_cam.astype(np.float64))
+                for p in persons
+            ]
         if self.body_model == "anny":
             return self._anny_people(persons)
         return [self._smpl_person(p) for p in persons]

@@ -31,6 +31,10 @@ class Protocol:
     #: the joint set to fall back to, loudly, when the regressor file is absent
     fallback_joint_set: str = ""
     multi_person: bool = False  # report NMJE = MPJPE / F1 and NMVE = MVE / F1
+    #: where ground truth comes from: "params" (re-posed labels) or "vertices" (stored meshes, EHF)
+    gt_from: str = "params"
+    #: also measure hands (aligned at the wrists) and face (aligned at the neck), SMPL-X meshes only
+    part_metrics: bool = False
     #: other ground-truth body models the benchmark ships, and the joint set used with each
     alternatives: tuple[tuple[str, str], ...] = ()
 
@@ -72,6 +76,19 @@ PROTOCOLS: dict[str, Protocol] = {
             valid_frames="good_frames_mask frames of the sequences flagged emdb1 (kept by hmr-data convert emdb)",
         ),
         Protocol(
+            name="ehf",
+            description="EHF: whole-body SMPL-X meshes; PVE aligned at the pelvis, hands at the wrists, face at "
+            "the neck, each also after Procrustes; joints regressed from the meshes",
+            gt_body_model="smplx",
+            split="test",
+            joint_set="smplx22",
+            alignment="pelvis",
+            gt_gender="neutral",
+            valid_frames="all 100 frames",
+            gt_from="vertices",
+            part_metrics=True,
+        ),
+        Protocol(
             name="agora",
             description="AGORA: multi-person, greedy 2D matching with IoU >= 0.1, 22 SMPL-X body joints "
             "(24 SMPL joints for the SMPL labels), NMJE / NMVE",
@@ -111,7 +128,14 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 #: dataset name (as hmr-data writes it) -> its protocol, for --protocol's default
-DEFAULT_PROTOCOL = {"3dpw": "3dpw", "emdb": "emdb1", "agora": "agora", "bedlam": "bedlam", "synth": "synth"}
+DEFAULT_PROTOCOL = {
+    "ehf": "ehf",
+    "3dpw": "3dpw",
+    "emdb": "emdb1",
+    "agora": "agora",
+    "bedlam": "bedlam",
+    "synth": "synth",
+}
 
 
 def get_protocol(name: str) -> Protocol:

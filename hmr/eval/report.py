@@ -22,6 +22,10 @@ LABELS = {
     "root_depth_mm": "root depth error (mm)",
     "root_depth_rel": "root depth error (fraction of depth)",
     "reproj_px": "2D reprojection error (px)",
+    "pve_hands_mm": "PVE hands, at the wrists (mm)",
+    "pa_pve_hands_mm": "PA-PVE hands (mm)",
+    "pve_face_mm": "PVE face, at the neck (mm)",
+    "pa_pve_face_mm": "PA-PVE face (mm)",
     "nmje_mm": "NMJE = MPJPE / F1 (mm)",
     "nmve_mm": "NMVE = PVE / F1 (mm)",
 }

@@ -48,3 +48,35 @@ def test_each_converted_fixture_evaluates_under_its_protocol(protocol, tmp_path,
     assert result["f1"] == 1.0
     assert result["metrics"]["mpjpe_mm"] == pytest.approx(0.0, abs=1e-2)
     assert result["metrics"]["pve_mm"] == pytest.approx(0.0, abs=1e-2)
+
+
+def test_ehf_measures_hands_at_the_wrists_and_the_face_at_the_neck(tmp_path, models_dir):
+    import numpy as np
+    from data_sources.make_2d import make_ehf
+
+    from data_tools.convert_ehf import Ehf
+    from hmr.eval import evaluate
+    from hmr.eval.smplx_regions import load_smplx_regions
+
+    template = np.load(models_dir / "smplx" / "SMPLX_NEUTRAL.npz", allow_pickle=True)["v_template"]
+    make_ehf(tmp_path / "src", template=template)
+    assert run_conversion(Ehf(), tmp_path / "src", tmp_path / "data", quiet=True).converted > 0
+    regions = load_smplx_regions(models_dir)
+    left, right = regions.vertices["left_hand"], regions.vertices["right_hand"]
+    assert len(left) and len(right) and len(regions.vertices["face"])
+
+    def shift_left_hand(joints, verts):
+        verts = verts.copy()
+        verts[left] += [0.01, 0.0, 0.0]  # the hand moves 10 mm, its wrist joint does not
+        return joints, verts
+
+    exact = _write(_gt_predictions(tmp_path / "data", "ehf", models_dir), tmp_path / "p0", by_name=True)
+    report = evaluate(tmp_path / "data", predictions_dir=exact, models_dir=models_dir)
+    assert report.protocol["name"] == "ehf" and report.f1 == 1.0
+    for name in ("pve_mm", "pve_hands_mm", "pve_face_mm", "pa_pve_hands_mm", "mpjpe_mm"):
+        assert report.metrics[name] == pytest.approx(0.0, abs=1e-3), name
+    moved = _gt_predictions(tmp_path / "data", "ehf", models_dir, transform=shift_left_hand)
+    report = evaluate(tmp_path / "data", predictions_dir=_write(moved, tmp_path / "p1", True), models_dir=models_dir)
+    assert report.metrics["pve_hands_mm"] == pytest.approx(10.0 * len(left) / (len(left) + len(right)), rel=1e-4)
+    assert report.metrics["pa_pve_hands_mm"] == pytest.approx(0.0, abs=1e-3)  # a shift is undone by Procrustes
+    assert report.metrics["pve_face_mm"] == pytest.approx(0.0, abs=1e-3)

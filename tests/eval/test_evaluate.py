@@ -39,7 +39,8 @@ def _gt_predictions(dataset_dir, protocol, models_dir=None, transform=None, drop
     """Predictions made from the ground truth itself, per image: {image_key: npz arrays}."""
     split = get_protocol(protocol).split
     data = IndexedDataset(dataset_dir, splits=[split] if split else None)
-    labelled = next(p for i in range(len(data)) for p in data[i]["persons"] if p.has_params)
+    persons = [p for i in range(len(data)) for p in data[i]["persons"]]
+    labelled = next((p for p in persons if p.has_params), persons[0])
     gt = GroundTruth(get_protocol(protocol).for_labels(labelled.body_model), models_dir)
     out = {}
     for i in range(len(data)):

@@ -13,13 +13,18 @@ from data_tools.convert_ehf import K_EHF, R_WC, T_WC
 from hmr.camera import project
 
 
-def make_ehf(root: Path, frames: int = 2, seed: int = 0) -> dict:
-    """XX_img.png (1600 x 1200), XX_align.ply (ASCII, world frame), XX_2Djnt.json; returns verts_cam per key."""
+def make_ehf(root: Path, frames: int = 2, seed: int = 0, template: np.ndarray | None = None) -> dict:
+    """XX_img.png (1600 x 1200), XX_align.ply (ASCII, world frame), XX_2Djnt.json; returns verts_cam per key.
+
+    ``template``: a body mesh (V, 3) to place 2.5 m in front of the camera (default: 50 random points)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     expected = {}
     for i in range(1, frames + 1):
-        verts_cam = rng.normal(0, 0.3, (50, 3)) + [0, 0, 2.5]
+        if template is None:
+            verts_cam = rng.normal(0, 0.3, (50, 3)) + [0, 0, 2.5]
+        else:  # upright in the camera (y down), with a little noise per frame
+            verts_cam = template * [1, -1, -1] + rng.normal(0, 0.003, template.shape) + [0, 0, 2.5]
         verts_world = (verts_cam - T_WC) @ R_WC  # inverse of v_cam = R v + t
         faces = np.array([[0, 1, 2], [2, 3, 4]])
         (root / f"{i:02d}_align.ply").write_bytes(
