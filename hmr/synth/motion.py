@@ -27,6 +27,7 @@ from scipy.spatial.transform import Rotation
 
 from hmr.body.anny_body import ANNY_BONE_GROUPS, ANNY_BONE_LABELS
 from hmr.errors import HmrError
+from hmr.synth.directions import swing, unit
 
 MOTION_SUFFIXES = (".bvh", ".npz")
 
@@ -283,25 +284,10 @@ def read_amass(path: Path) -> JointTrack:
 # --- retargeting -------------------------------------------------------------------------------
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
-def _swing(a: np.ndarray, b: np.ndarray) -> Rotation:
-    a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    s, c = float(np.linalg.norm(axis)), float(np.dot(a, b))
-    if s < 1e-9:
-        if c > 0:
-            return Rotation.identity()
-        return Rotation.from_rotvec(math.pi * _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0, 1.0, 0])))
-    return Rotation.from_rotvec(axis / s * math.atan2(s, c))
-
-
 def body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Columns (left, up, forward) of a body frame from the hip axis and the spine direction."""
-    x = _unit(left)
-    y = _unit(up - np.dot(up, x) * x)
+    x = unit(left)
+    y = unit(up - np.dot(up, x) * x)
     return np.stack([x, y, np.cross(x, y)], 1)
 
 
@@ -363,7 +349,7 @@ class Retargeter:
             bones = chain or (bone,)
             parent = global_of(self.parents[bones[0]])
             rest = self.rest[end] - self.rest[bone]
-            rotation = _swing(rest, parent.inv().apply(target))
+            rotation = swing(rest, parent.inv().apply(target))
             share = Rotation.from_rotvec(rotation.as_rotvec() / len(bones))
             for b in bones:
                 local[b] = share
@@ -382,14 +368,14 @@ class Retargeter:
                 parent = global_of(self.parents[upper])
                 rest_a = self.rest[lower] - self.rest[upper]
                 a_in_parent, b_in_parent = parent.inv().apply(a), parent.inv().apply(b)
-                bend = math.degrees(math.acos(np.clip(np.dot(_unit(a), _unit(b)), -1.0, 1.0)))
+                bend = math.degrees(math.acos(np.clip(np.dot(unit(a), unit(b)), -1.0, 1.0)))
                 if bend >= MIN_BEND_DEG:
-                    hinge_target = _unit(np.cross(a_in_parent, b_in_parent))
+                    hinge_target = unit(np.cross(a_in_parent, b_in_parent))
                     rotation, _ = Rotation.align_vectors(
-                        [_unit(a_in_parent), hinge_target], [_unit(rest_a), self.hinge_axes[lower]], weights=[np.inf, 1]
+                        [unit(a_in_parent), hinge_target], [unit(rest_a), self.hinge_axes[lower]], weights=[np.inf, 1]
                     )
                 else:
-                    rotation = _swing(rest_a, a_in_parent)
+                    rotation = swing(rest_a, a_in_parent)
                 local[upper] = rotation
                 glob.clear()
                 end_bone = "wrist" if anny_lower == "lowerarm01" else "foot"

@@ -23,6 +23,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hmr.body.anny_body import ANNY_BONE_GROUPS, ANNY_BONE_LABELS, AnnyBody
+from hmr.synth.directions import swing, unit
 from hmr.synth.self_contact import CapsuleBody
 
 #: (low, high) degrees of every angle of a PoseSpec; arms and legs per side
@@ -576,23 +577,6 @@ KEY_POSES: tuple[PoseSpec, ...] = (
 )
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
-def _swing(a: np.ndarray, b: np.ndarray) -> Rotation:
-    """The smallest rotation taking direction ``a`` onto direction ``b``."""
-    a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(np.dot(a, b))
-    if s < 1e-9:
-        if c > 0:
-            return Rotation.identity()
-        perpendicular = _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
-        return Rotation.from_rotvec(math.pi * perpendicular)
-    return Rotation.from_rotvec(axis / s * math.atan2(s, c))
-
-
 def _rx(deg: float) -> Rotation:
     return Rotation.from_rotvec([math.radians(deg), 0.0, 0.0])
 
@@ -631,7 +615,7 @@ class PoseRig:
                 a, b = rig.head(joint) - rig.head(upper), rig.head(lower) - rig.head(joint)
                 normal = np.cross(a, b)
                 axis = (
-                    _unit(normal)
+                    unit(normal)
                     if np.linalg.norm(normal) > 1e-3 * np.linalg.norm(a) * np.linalg.norm(b)
                     else np.array(fallback)
                 )
@@ -640,7 +624,7 @@ class PoseRig:
                 if joint.startswith("lowerleg"):
                     axis = np.array([1.0, 0.0, 0.0])
                 rig.hinge_axes[joint] = axis
-                rig.rest_flexion_deg[joint] = math.degrees(math.acos(np.clip(np.dot(_unit(a), _unit(b)), -1, 1)))
+                rig.rest_flexion_deg[joint] = math.degrees(math.acos(np.clip(np.dot(unit(a), unit(b)), -1, 1)))
         return rig
 
     def head(self, bone: str) -> np.ndarray:
@@ -673,8 +657,8 @@ class PoseRig:
                 [sign * math.sin(elev) * math.cos(azim), -math.cos(elev), math.sin(elev) * math.sin(azim)]
             )
             rest = self.head(f"lowerarm01.{side}") - self.head(f"upperarm01.{side}")
-            twist = Rotation.from_rotvec(_unit(target) * math.radians(sign * arm.twist))
-            out[f"upperarm01.{side}"] = twist * _swing(rest, target)
+            twist = Rotation.from_rotvec(unit(target) * math.radians(sign * arm.twist))
+            out[f"upperarm01.{side}"] = twist * swing(rest, target)
             elbow_axis = self.hinge_axes[f"lowerarm01.{side}"]
             out[f"lowerarm01.{side}"] = Rotation.from_rotvec(
                 elbow_axis * math.radians(arm.elbow - self.rest_flexion_deg[f"lowerarm01.{side}"])
@@ -683,8 +667,8 @@ class PoseRig:
             flex, abd = math.radians(leg.flex), math.radians(leg.abd)
             thigh = np.array([sign * math.sin(abd), -math.cos(flex) * math.cos(abd), math.sin(flex) * math.cos(abd)])
             rest_thigh = self.head(f"lowerleg01.{side}") - self.head(f"upperleg01.{side}")
-            hip_twist = Rotation.from_rotvec(_unit(thigh) * math.radians(sign * leg.twist))
-            out[f"upperleg01.{side}"] = hip_twist * _swing(rest_thigh, thigh)
+            hip_twist = Rotation.from_rotvec(unit(thigh) * math.radians(sign * leg.twist))
+            out[f"upperleg01.{side}"] = hip_twist * swing(rest_thigh, thigh)
             out[f"lowerleg01.{side}"] = Rotation.from_rotvec(
                 self.hinge_axes[f"lowerleg01.{side}"]
                 * math.radians(leg.knee - self.rest_flexion_deg[f"lowerleg01.{side}"])
@@ -726,15 +710,15 @@ class HandShaper:
         for side in ("L", "R"):
             wrist = rig.head(f"wrist.{side}")
             index, pinky = rig.head(f"finger2-1.{side}"), rig.head(f"finger5-1.{side}")
-            middle_tip_dir = _unit(rig.head(f"finger3-3.{side}") - rig.head(f"finger3-1.{side}"))
-            palm = _unit(np.cross(index - wrist, pinky - wrist))
+            middle_tip_dir = unit(rig.head(f"finger3-3.{side}") - rig.head(f"finger3-1.{side}"))
+            palm = unit(np.cross(index - wrist, pinky - wrist))
             for bone in ANNY_BONE_GROUPS["left_hand_pose" if side == "L" else "right_hand_pose"]:
                 if bone.startswith("metacarpal"):
                     continue
                 b = ANNY_BONE_LABELS.index(bone)
                 child = [i for i, p in enumerate(rig.parents) if p == b]
-                direction = _unit(rig.rest_heads[child[0]] - rig.rest_heads[b]) if child else middle_tip_dir
-                axis = _unit(np.cross(direction, palm))
+                direction = unit(rig.rest_heads[child[0]] - rig.rest_heads[b]) if child else middle_tip_dir
+                axis = unit(np.cross(direction, palm))
                 # choose the sign that moves the bone's far end towards the palm side
                 moved = Rotation.from_rotvec(0.5 * axis).apply(direction)
                 if np.dot(moved - direction, palm) < 0:
