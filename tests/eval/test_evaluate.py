@@ -269,3 +269,13 @@ def test_joint_names_known_without_files_are_the_adapters_own(fake_models_dir):
     assert AnnyBody().joint_names == joint_names("anny")
     for name in ("smpl", "smplx"):
         assert load_body_model(name, models_dir=fake_models_dir).joint_names == joint_names(name)
+
+
+def test_missing_body_model_files_are_named_in_one_line(fake_models_dir, tmp_path):
+    root = _smpl_dataset(tmp_path / "data", "emdb", "emdb1", fake_models_dir, people=1, images=1)
+    folder = _write(_gt_predictions(root, "emdb1", fake_models_dir), tmp_path / "p")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(HmrError) as err:
+        evaluate(root, predictions_dir=folder, models_dir=tmp_path / "empty")
+    assert "SMPL_FEMALE.pkl is missing" in str(err.value) and "--models-dir" in str(err.value)
+    assert "\n" not in str(err.value)
