@@ -73,16 +73,16 @@ def speed(images: int, runs: int, workers: int) -> dict:
     return result
 
 
-def realism(set_dir: Path, min_visible: float, match: float) -> dict:
+def realism(set_dir: Path, min_visible: float, match: float, images: int | None = None, **detector_kw) -> dict:
     from hmr.data.reader import IndexedDataset
     from hmr.fit import FitPipeline
 
     src, dst = _pairs()
-    pipeline = FitPipeline("anny")
+    pipeline = FitPipeline("anny", **detector_kw)
     data = IndexedDataset(set_dir)
     found = {"whole": [0, 0], "border": [0, 0], "all": [0, 0]}
     false_detections, errors, seconds, people = 0, [], [], []
-    for i in range(len(data)):
+    for i in range(min(len(data), images or len(data))):
         sample = data[i]
         start = time.perf_counter()
         detections = pipeline.detect(sample["image"])
@@ -118,7 +118,7 @@ def realism(set_dir: Path, min_visible: float, match: float) -> dict:
                 dist = np.linalg.norm(det.keypoints_px[src[visible]] - person.kp2d[dst[visible], :2], axis=1)
                 errors.extend((dist / height).tolist())
     result = {
-        "images": len(data),
+        "images": min(len(data), images or len(data)),
         "recall": found["all"][0] / max(found["all"][1], 1),
         "people": found["all"][1],
         "recall_by_role": {k: v[0] / max(v[1], 1) for k, v in found.items() if k != "all"},
@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--set", type=Path, help="a generated set (default: generate bench-v1 into a temp folder)")
     r.add_argument("--min-visible", type=float, default=0.6)
     r.add_argument("--match", type=float, default=0.15)
+    r.add_argument("--images", type=int, help="only the first N images of the set")
+    r.add_argument("--score-threshold", type=float, default=0.4, help="person detector threshold (hmr's default)")
     r.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     for p in (s, r):
         p.add_argument("--json", type=Path, help="also write the numbers here")
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
             set_dir = Path(tempfile.mkdtemp(prefix="bench-v1-"))
             run_synth(set_dir, BENCH_V1, workers=a.workers)
-        result = realism(set_dir, a.min_visible, a.match)
+        result = realism(set_dir, a.min_visible, a.match, a.images, score_threshold=a.score_threshold)
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
     return 0

@@ -21,9 +21,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from data_tools.body_fit import TARGETS as SKIN_TARGETS
-from data_tools.body_fit import correspondence, fit_to_vertices, map_vertices, shape_from_rest
-from data_tools.body_fit_anny import ANNY_METHOD, AnnyTarget, fit_anny
 from hmr.body.dataset_bodies import POSE_SIZES, BodyBank, model_file
 from hmr.data.labels import read_rows
 from hmr.data.layout import find_datasets, parse_shard_stem
@@ -31,6 +28,9 @@ from hmr.data.manifest import write_manifest
 from hmr.data.schema import PersonLabel
 from hmr.data.writer import file_sha256, write_label_version
 from hmr.errors import HmrError
+from hmr.fit.skin_fit import TARGETS as SKIN_TARGETS
+from hmr.fit.skin_fit import correspondence, fit_to_vertices, map_vertices, shape_from_rest
+from hmr.fit.skin_fit_anny import ANNY_METHOD, AnnyTarget, fit_anny
 
 TARGETS = {**SKIN_TARGETS, "anny": AnnyTarget}
 SOURCES = {"skel": ("smpl", "smplx"), "smplx": ("smpl",), "anny": ("smpl", "smplx")}

@@ -50,7 +50,7 @@ def person_mesh(person: PersonLabel, bank: BodyBank | None) -> tuple[np.ndarray,
         model = bank.model(person.body_model, person.gender, params["betas"].shape[1], person.flat_hand_mean)
         return verts[0], np.asarray(model.faces, np.int64)
     if person.body_model in ("skel", "anny"):
-        from data_tools.body_fit import pose_target_model
+        from hmr.fit.skin_fit import pose_target_model
 
         verts, faces = pose_target_model(person.body_model, person.gender, person.params, bank.models_dir)
         return verts, faces

@@ -32,6 +32,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--models-dir", help="body-model files and regressors (default: $HMR_MODELS_DIR, ./models)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--det-thresh", type=float, default=0.3, help="person score threshold (default 0.3)")
+    parser.add_argument(
+        "--convert-body",
+        action="store_true",
+        help="refit predictions in another body model as the ground truth's (convert-body fit) for mesh metrics",
+    )
     parser.add_argument("--limit", type=int, help="only the first N images, for a quick look")
     parser.add_argument("--out", default="eval_report", help="report folder (default ./eval_report)")
     parser.add_argument("--compare", metavar="REPORT", help="another report.json (or its folder) to print beside")
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         det_thresh=args.det_thresh,
         limit=args.limit,
+        convert_body=args.convert_body,
     )
     write_report(report, out_dir)
     print(format_report(report))

@@ -23,6 +23,7 @@ from hmr.camera import project
 from hmr.data.reader import IndexedDataset
 from hmr.errors import HmrError
 from hmr.eval import metrics
+from hmr.eval.conversion import MeshConverter
 from hmr.eval.ground_truth import GroundTruth, GroundTruthPerson
 from hmr.eval.joints import LSP14, LSP14_FROM_H36M, JointSelection, root_point, select_joints
 from hmr.eval.matching import DetectionCounts, match_people
@@ -73,7 +74,13 @@ class _Measure:
     """Joint selection and per-pair metrics for one (prediction body, ground-truth body) pair."""
 
     def __init__(
-        self, protocol: Protocol, pred_body: str, models_dir: Path, notes: list[str], regions: SmplxRegions | None
+        self,
+        protocol: Protocol,
+        pred_body: str,
+        models_dir: Path,
+        notes: list[str],
+        regions: SmplxRegions | None,
+        convert_body: bool = False,
     ) -> None:
         self.protocol, self.notes, self.regions = protocol, notes, regions
         gt_names, pred_names = joint_names(protocol.gt_body_model), joint_names(pred_body)
@@ -104,8 +111,14 @@ class _Measure:
             if self.selection.note:
                 notes.append(f"{pred_body} prediction on {protocol.gt_body_model} ground truth: {self.selection.note}")
         self.mesh = self.same_body
-        if not self.mesh:
-            notes.append(f"mesh metrics skipped: {pred_body} and {protocol.gt_body_model} do not share a mesh")
+        self.converter: MeshConverter | None = None
+        if not self.same_body and convert_body:
+            self.converter = MeshConverter(pred_body, protocol.gt_body_model, models_dir)
+        elif not self.mesh:
+            notes.append(
+                f"mesh metrics skipped: {pred_body} and {protocol.gt_body_model} do not share a mesh "
+                "(--convert-body refits them)"
+            )
 
     def gt_joints(self, gt: GroundTruthPerson) -> np.ndarray:
         if self.regressor is not None:
@@ -130,7 +143,11 @@ class _Measure:
             "reproj_px": metrics.reprojection_px(project(pred, K), project(true, K)),
         }
         verts = prediction.get("vertices")
-        if self.mesh and verts is not None and verts.shape[1] == len(gt.vertices_m):
+        if self.converter is not None and verts is not None:
+            pv = self.converter.convert(prediction, p)
+            out["pve_mm"] = metrics.mpjpe_mm(pv, gt.vertices_m, pred_root, gt_root)
+            out["pa_pve_mm"] = metrics.pa_mpjpe_mm(pv, gt.vertices_m)
+        elif self.mesh and verts is not None and verts.shape[1] == len(gt.vertices_m):
             pv = verts[p].astype(np.float64)
             out["pve_mm"] = metrics.mpjpe_mm(pv, gt.vertices_m, pred_root, gt_root)
             out["pa_pve_mm"] = metrics.pa_mpjpe_mm(pv, gt.vertices_m)
@@ -181,10 +198,12 @@ def evaluate(
     progress: bool = False,
     det_thresh: float = 0.3,
     limit: int | None = None,
+    convert_body: bool = False,
 ) -> EvalReport:
     """Evaluate saved predictions (``predictions_dir``) or a :class:`hmr.Predictor` (cached in ``cache_dir``).
 
     ``limit``: only the first images of the dataset, for a quick look (the report counts them).
+    ``convert_body``: refit predictions in another body model as the ground truth's, for PVE.
     """
     dataset_dir = Path(dataset_dir)
     proto = get_protocol(protocol or default_protocol(dataset_dir))
@@ -221,7 +240,7 @@ def evaluate(
         unlabelled += len(sample["persons"]) - len(gts)
         body = prediction["body_model"]
         if body not in measures:
-            measures[body] = _Measure(proto, body, models, report.notes, gt_bodies.regions)
+            measures[body] = _Measure(proto, body, models, report.notes, gt_bodies.regions, convert_body)
         measure = measures[body]
         pred_2d, gt_2d = measure.projected(prediction, gts, K)
         matched = match_people(pred_2d, gt_2d, iou_min=proto.iou_min)
@@ -235,6 +254,7 @@ def evaluate(
                 per_pair[name].append(value)
         row.update({m: float(np.mean(v)) if v else float("nan") for m, v in image_metrics.items()})
         report.per_image.append(row)
+    report.notes += [m.converter.note() for m in measures.values() if m.converter is not None]
     if unlabelled:
         report.notes.append(
             f"{unlabelled} people without {proto.gt_body_model} parameters were left out "

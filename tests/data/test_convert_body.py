@@ -5,7 +5,6 @@ import pytest
 from data_sources.bodies import random_params
 from scipy.spatial import cKDTree
 
-from data_tools.body_fit import correspondence, map_vertices
 from data_tools.convert_body import convert_body
 from hmr.body.dataset_bodies import BodyBank
 from hmr.data import PersonLabel, SplitWriter
@@ -15,6 +14,7 @@ from hmr.data.reader import IndexedDataset
 from hmr.data.stats import all_stats
 from hmr.data.verify import verify_dataset
 from hmr.errors import HmrError
+from hmr.fit.skin_fit import correspondence, map_vertices
 
 pytestmark = pytest.mark.slow  # fits SKEL and SMPL-X to SMPL-family meshes
 

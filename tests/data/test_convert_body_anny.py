@@ -16,7 +16,6 @@ import torch
 from data_sources.bodies import random_params
 from scipy.spatial import cKDTree
 
-from data_tools.body_fit_anny import SMPL_JOINT_TO_ANNY_BONE, AnnyTarget, fit_anny
 from data_tools.cli import main
 from hmr.body.anny_body import ANNY_BONE_LABELS
 from hmr.body.dataset_bodies import BodyBank
@@ -26,6 +25,7 @@ from hmr.data.manifest import write_manifest
 from hmr.data.reader import IndexedDataset
 from hmr.data.stats import all_stats
 from hmr.data.verify import verify_dataset
+from hmr.fit.skin_fit_anny import SMPL_JOINT_TO_ANNY_BONE, AnnyTarget, fit_anny
 
 pytestmark = pytest.mark.slow  # fits Anny to SMPL-family meshes
 

@@ -279,3 +279,56 @@ def test_missing_body_model_files_are_named_in_one_line(fake_models_dir, tmp_pat
         evaluate(root, predictions_dir=folder, models_dir=tmp_path / "empty")
     assert "SMPL_FEMALE.pkl is missing" in str(err.value) and "--models-dir" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_convert_body_refits_smplx_predictions_as_anny_for_mesh_metrics(fake_models_dir, tmp_path):
+    out = tmp_path / "set"
+    preset = default_preset(1, seed=5, config=SynthConfig(width=200, height=150, people=(1, 1)), images_per_shard=1)
+    run_synth(out, preset, quiet=True)
+    sample = IndexedDataset(out)[0]
+    person = GroundTruth(get_protocol("synth")).people(sample["persons"], sample["image_key"])[0]
+    names = joint_names("anny")
+    mid_hip = person.joints_m[[names.index("coco_left_hip"), names.index("coco_right_hip")]].mean(0)
+    orient = sample["persons"][0].params["global_orient"].astype(np.float64)
+    bank = BodyBank(fake_models_dir)
+    verts, joints = bank.forward("smplx", "neutral", {"betas": np.zeros((1, 10)), "global_orient": orient[None]})
+    shift = mid_hip - joints[0, 0]
+    verts, joints = verts + shift, joints + shift
+    K = sample["K"].astype(np.float64)
+    pred = {
+        "scores": np.ones(1, np.float32),
+        "vertices": verts.astype(np.float32),
+        "joints_3d": joints.astype(np.float32),
+        "joints_2d": project(joints, K).astype(np.float32),
+        "rotvec": np.concatenate([orient[None, None], np.zeros((1, 54, 3))], 1).astype(np.float32),
+        "K": K.astype(np.float32),
+        "body_model": np.asarray("smplx"),
+    }
+    folder = tmp_path / "p"
+    folder.mkdir()
+    np.savez(folder / file_name(sample["image_key"]), **pred)
+    plain = evaluate(out, predictions_dir=folder, models_dir=fake_models_dir)
+    assert "pve_mm" not in plain.metrics and any("--convert-body refits" in n for n in plain.notes)
+    converted = evaluate(out, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)
+    assert converted.f1 == 1.0
+    assert np.isfinite(converted.metrics["pve_mm"]) and converted.metrics["pve_mm"] > 0
+    assert any("meshes converted smplx -> anny" in n and "1 people" in n for n in converted.notes)
+
+
+def test_convert_body_refuses_directions_it_has_no_fit_for(fake_models_dir, tmp_path):
+    root = _smpl_dataset(tmp_path / "data", "emdb", "emdb1", fake_models_dir, people=1, images=1)
+    key, arrays = next(iter(_gt_predictions(root, "emdb1", fake_models_dir).items()))
+    folder = tmp_path / "p"
+    folder.mkdir()
+    names_smpl, names_anny = joint_names("smpl"), joint_names("anny")
+    joints = np.zeros((1, len(names_anny), 3), np.float32)
+    for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_shoulder", "right_shoulder"):
+        joints[0, names_anny.index(f"coco_{n}")] = arrays["joints_3d"][0, names_smpl.index(n)]
+    K = arrays["K"].astype(np.float64)
+    np.savez(
+        folder / file_name(key),
+        **{**arrays, "body_model": np.asarray("anny"), "joints_3d": joints,
+           "joints_2d": project(joints.astype(np.float64), K).astype(np.float32)},
+    )  # fmt: skip
+    with pytest.raises(HmrError, match="cannot refit anny meshes as smpl"):
+        evaluate(root, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)

@@ -35,6 +35,7 @@ Labels store ``global_orient`` (3), ``body_pose`` (35 x 3 flat), the six phenoty
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -136,7 +137,7 @@ class AnnyTarget:
         from anny.shape_distribution import SimpleShapeDistribution
 
         self.gender, self.device = gender, device
-        self.model = load_body_model("anny", gender=gender, device=device)
+        self.model: Any = load_body_model("anny", gender=gender, device=device)  # AnnyBody
         # Anny has no user-supplied file; the rig data bundled with the package (precomputed bone
         # orientations) stands in for it in manifests: its checksum tells anny releases apart
         self.model_path = Path(anny.__file__).parent / "data" / "cached" / "anny.pth"
@@ -148,8 +149,9 @@ class AnnyTarget:
         hidden = get_face_segmentation_mask(self.model.anny, list(HIDDEN_PARTS)).cpu().numpy()
         self.faces = np.asarray(self.model.faces, np.int64)[~hidden]
         self.surface = SurfaceQuery(self.faces, self.model.num_vertices)
-        self.frame = self.model.to_ours  # (3, 3): anny's frame -> ours
-        self.parents = list(self.model.anny.bone_parents)
+        self.frame = torch.as_tensor(self.model.to_ours)  # (3, 3): anny's frame -> ours
+        rig: Any = self.model.anny
+        self.parents = [int(p) for p in rig.bone_parents]
         self._body = torch.tensor([_bone(b) for b in ANNY_BONE_GROUPS["body_pose"]], device=device)
 
     def pose(self, params: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -300,8 +302,8 @@ def _icp_with_inverter(
 ) -> dict[str, torch.Tensor]:
     anny = target.model.anny
     for _ in range(ICP_ROUNDS):
-        goals = _icp_goals(target, source, source_verts, target.pose(params)[0].cpu().numpy())
-        goals = torch.as_tensor(goals, dtype=torch.float32, device=target.device) @ target.frame  # anny's frame
+        goals_ours = _icp_goals(target, source, source_verts, target.pose(params)[0].cpu().numpy())
+        goals = torch.as_tensor(goals_ours, dtype=torch.float32, device=target.device) @ target.frame  # anny's frame
         pose, phenotypes = target.to_native(params)
         pose[:, 0] = torch.eye(4, device=target.device)  # the inverter registers the root itself
         start = anny.get_pose_parameterization(anny(pose_parameters=pose, phenotype_kwargs=phenotypes), "local-bone")
@@ -319,7 +321,7 @@ def _population_nll(population, phenotypes: dict[str, torch.Tensor]) -> torch.Te
     """(B,) negative log-likelihood of height, weight, muscle and proportions under anny's population
     model given age, its male and female parts mixed by the gender phenotype."""
     age, gender = phenotypes["age"][:, 0], phenotypes["gender"][:, 0].clamp(1e-4, 1 - 1e-4)
-    nll = 0.0
+    nll = torch.zeros_like(age)
     for name in ("height", "weight", "muscle", "proportions"):
         value = phenotypes[name][:, 0].clamp(1e-4, 1 - 1e-4)
         male = getattr(population, f"boys_conditional_{name}_distribution").get_torch_distribution(age)
@@ -350,18 +352,20 @@ def _refine_on_chamfer(
     skin = torch.as_tensor(target.surface.vertex_ids, device=dev)
     batch = torch.arange(len(source_verts), device=dev)[:, None, None]
     for _ in range(REFINE_ROUNDS):
-        tris, bary, points = [], [], []
+        tri_list: list[np.ndarray] = []
+        bary_list: list[np.ndarray] = []
+        point_list: list[np.ndarray] = []
         with torch.no_grad():
             anny_verts = target.pose(current())[0].cpu().numpy()
         for src, ann in zip(source_verts, anny_verts):
             face, w, _ = target.surface.closest(ann, src)
-            tris.append(target.faces[face])
-            bary.append(w)
+            tri_list.append(target.faces[face])
+            bary_list.append(w)
             face, w, _ = source.closest(src, ann[target.surface.vertex_ids])
-            points.append((src[source.faces[face]] * w[..., None]).sum(1))
-        tris = torch.as_tensor(np.stack(tris), device=dev)
-        bary = torch.as_tensor(np.stack(bary), dtype=torch.float32, device=dev)
-        points = torch.as_tensor(np.stack(points), dtype=torch.float32, device=dev)
+            point_list.append((src[source.faces[face]] * w[..., None]).sum(1))
+        tris = torch.as_tensor(np.stack(tri_list), device=dev)
+        bary = torch.as_tensor(np.stack(bary_list), dtype=torch.float32, device=dev)
+        points = torch.as_tensor(np.stack(point_list), dtype=torch.float32, device=dev)
         tensors = [t.requires_grad_(True) for t in free.values()]
         opt = torch.optim.LBFGS(
             tensors,

@@ -239,7 +239,7 @@ def fit_to_vertices(
 
         opt.step(closure)
 
-    root = [k for k in ("global_orient", "transl") if k in params]
+    root: list[str] = [k for k in ("global_orient", "transl") if k in params]
     if "poses" in params:  # SKEL's root is its pelvis DoFs: fit them first, alone
         pelvis = params["poses"]
         mask = torch.zeros_like(pelvis)
