@@ -3,7 +3,10 @@
 PVE needs one topology. When the prediction is another body model than the ground truth, its
 meshes are fitted with the same fit ``hmr-data convert-body`` uses (:mod:`hmr.fit.skin_fit_anny`),
 and the report carries the fit's own surface error, since it bounds what the converted PVE can
-say. Only the directions that fit exists for are offered: SMPL / SMPL-X meshes to Anny.
+say. The fit goes from SMPL / SMPL-X to Anny, so either side can be the one refitted: SMPL / SMPL-X
+predictions on Anny ground truth (synthetic sets) are refitted as Anny, and Anny predictions on
+SMPL / SMPL-X ground truth (3DPW, EMDB, AGORA, BEDLAM) are compared with the ground truth
+refitted as Anny. The report says which side was converted.
 """
 
 from __future__ import annotations
@@ -17,45 +20,57 @@ import torch
 from hmr.body.dataset_bodies import BodyBank
 from hmr.errors import HmrError
 
-SUPPORTED = {("smplx", "anny"), ("smpl", "anny")}
+SOURCES = ("smplx", "smpl")  # what the fit starts from
+TARGET = "anny"  # what it fits
 
 
 class MeshConverter:
+    """Refits one side of each matched pair as Anny (``side``: "prediction" or "ground truth")."""
+
     def __init__(self, pred_body: str, gt_body: str, models_dir: Path, iters: int = 60) -> None:
-        if (pred_body, gt_body) not in SUPPORTED:
+        if pred_body in SOURCES and gt_body == TARGET:
+            self.side, source = "prediction", pred_body
+        elif gt_body in SOURCES and pred_body == TARGET:
+            self.side, source = "ground truth", gt_body
+        else:
             raise HmrError(
-                f"--convert-body cannot refit {pred_body} meshes as {gt_body}: hmr's convert-body fit goes from "
-                "SMPL / SMPL-X to Anny only; evaluate without --convert-body (joint metrics only)"
+                f"--convert-body cannot bring {pred_body} predictions and {gt_body} ground truth onto one mesh: "
+                "hmr's convert-body fit goes from SMPL / SMPL-X to Anny; evaluate without --convert-body"
             )
         from hmr.fit.skin_fit_anny import AnnyTarget
 
-        self.pred_body, self.gt_body, self.iters = pred_body, gt_body, iters
+        self.source, self.iters = source, iters
         self.target = AnnyTarget(models_dir, "neutral", "cpu")
-        model = BodyBank(models_dir).model(pred_body, "neutral", 10)
-        self.faces = np.asarray(model.faces, np.int64)
+        self.faces = np.asarray(BodyBank(models_dir).model(source, "neutral", 10).faces, np.int64)
         self.errors_mm: list[float] = []
 
-    def convert(self, prediction: dict[str, Any], p: int) -> np.ndarray:
-        """Vertices (V_gt, 3) of the ground truth's body model fitted to prediction ``p``'s mesh."""
+    def refit(self, verts: np.ndarray, joints: np.ndarray, global_orient: np.ndarray) -> np.ndarray:
+        """Anny vertices (V, 3) fitted to one SMPL / SMPL-X mesh (V_s, 3) with its joints and root rotation."""
         from hmr.fit.skin_fit_anny import fit_anny
 
-        verts = prediction["vertices"][p : p + 1].astype(np.float64)
-        joints = prediction["joints_3d"][p : p + 1, :22].astype(np.float64)
-        orient = (
-            prediction["param_global_orient"] if "param_global_orient" in prediction else prediction["rotvec"][:, :1]
+        params, error = fit_anny(
+            self.target,
+            verts[None].astype(np.float64),
+            self.faces,
+            joints[None, :22].astype(np.float64),
+            np.asarray(global_orient, np.float64).reshape(1, 3),
+            self.iters,
         )
-        global_orient = np.asarray(orient[p], np.float64).reshape(1, 3)
-        params, error = fit_anny(self.target, verts, self.faces, joints, global_orient, self.iters)
         with torch.no_grad():
             fitted, _ = self.target.pose(params)
         self.errors_mm.append(float(error[0]))
         return fitted[0].double().cpu().numpy()
+
+    def prediction_orient(self, prediction: dict[str, Any], p: int) -> np.ndarray:
+        if "param_global_orient" in prediction:
+            return prediction["param_global_orient"][p]
+        return prediction["rotvec"][p, 0]
 
     def note(self) -> str:
         finite = [e for e in self.errors_mm if np.isfinite(e)]
         mean = f"{np.mean(finite):.1f} mm" if finite else "n/a"
         failed = len(self.errors_mm) - len(finite)
         return (
-            f"meshes converted {self.pred_body} -> {self.gt_body} by the convert-body fit for PVE "
+            f"{self.side} meshes converted {self.source} -> {TARGET} by the convert-body fit for PVE "
             f"({len(self.errors_mm)} people, mean fit surface distance {mean}, {failed} failed)"
         )

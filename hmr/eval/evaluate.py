@@ -143,10 +143,19 @@ class _Measure:
             "reproj_px": metrics.reprojection_px(project(pred, K), project(true, K)),
         }
         verts = prediction.get("vertices")
-        if self.converter is not None and verts is not None:
-            pv = self.converter.convert(prediction, p)
-            out["pve_mm"] = metrics.mpjpe_mm(pv, gt.vertices_m, pred_root, gt_root)
-            out["pa_pve_mm"] = metrics.pa_mpjpe_mm(pv, gt.vertices_m)
+        converter = self.converter
+        if converter is not None and verts is not None:
+            if converter.side == "prediction":
+                pv, gv = (
+                    converter.refit(verts[p], prediction["joints_3d"][p], converter.prediction_orient(prediction, p)),
+                    gt.vertices_m,
+                )
+            else:
+                if gt.global_orient is None:
+                    raise HmrError("--convert-body needs the ground truth's global_orient; these labels have none")
+                pv, gv = verts[p].astype(np.float64), converter.refit(gt.vertices_m, gt.joints_m, gt.global_orient)
+            out["pve_mm"] = metrics.mpjpe_mm(pv, gv, pred_root, gt_root)
+            out["pa_pve_mm"] = metrics.pa_mpjpe_mm(pv, gv)
         elif self.mesh and verts is not None and verts.shape[1] == len(gt.vertices_m):
             pv = verts[p].astype(np.float64)
             out["pve_mm"] = metrics.mpjpe_mm(pv, gt.vertices_m, pred_root, gt_root)

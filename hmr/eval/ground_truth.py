@@ -26,6 +26,7 @@ from hmr.eval.smplx_regions import load_smplx_regions
 class GroundTruthPerson:
     joints_m: np.ndarray  # (J, 3) camera frame, metres; names: GroundTruth.joint_names
     vertices_m: np.ndarray  # (V, 3) camera frame, metres
+    global_orient: np.ndarray | None = None  # (3,) root rotation, camera frame, where the labels have it
 
 
 class GroundTruth:
@@ -82,7 +83,7 @@ class GroundTruth:
         gender = person.gender if self.protocol.gt_gender == "gendered" else "neutral"
         params = {k: np.asarray(v, np.float64)[None] for k, v in person.params.items()}
         vertices, joints = self._bank.forward(self.body_model, gender, params, person.flat_hand_mean)
-        return GroundTruthPerson(joints[0], vertices[0])
+        return GroundTruthPerson(joints[0], vertices[0], person.params.get("global_orient"))
 
     def _anny_people(self, persons: list[PersonLabel]) -> list[GroundTruthPerson]:
         from hmr.body.anny_body import AnnyBody

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.spatial.transform import Rotation
 
 from data_tools.synth import run_synth
@@ -312,7 +313,40 @@ def test_convert_body_refits_smplx_predictions_as_anny_for_mesh_metrics(fake_mod
     converted = evaluate(out, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)
     assert converted.f1 == 1.0
     assert np.isfinite(converted.metrics["pve_mm"]) and converted.metrics["pve_mm"] > 0
-    assert any("meshes converted smplx -> anny" in n and "1 people" in n for n in converted.notes)
+    assert any("prediction meshes converted smplx -> anny" in n and "1 people" in n for n in converted.notes)
+
+
+def _anny_prediction_on(arrays: dict, orient: np.ndarray) -> dict:
+    """An Anny body standing where the SMPL ground truth of ``arrays`` stands, its COCO joints on SMPL's."""
+    names_smpl, names_anny = joint_names("smpl"), joint_names("anny")
+    body = AnnyBody()
+    with torch.no_grad():
+        out = body(global_orient=torch.as_tensor(orient, dtype=torch.float32)[None])
+    verts, joints = out.vertices[0].double().numpy(), out.joints[0].double().numpy()
+    shift = arrays["joints_3d"][0, 0].astype(np.float64) - joints[0]
+    verts, joints = verts + shift, joints + shift
+    for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_shoulder", "right_shoulder"):
+        joints[names_anny.index(f"coco_{n}")] = arrays["joints_3d"][0, names_smpl.index(n)]
+    K = arrays["K"].astype(np.float64)
+    return {
+        **arrays,
+        "body_model": np.asarray("anny"),
+        "vertices": verts[None].astype(np.float32),
+        "joints_3d": joints[None].astype(np.float32),
+        "joints_2d": project(joints, K)[None].astype(np.float32),
+    }
+
+
+def test_convert_body_refits_smpl_ground_truth_as_anny_for_anny_predictions(fake_models_dir, tmp_path):
+    root = _smpl_dataset(tmp_path / "data", "emdb", "emdb1", fake_models_dir, people=1, images=1)
+    key, arrays = next(iter(_gt_predictions(root, "emdb1", fake_models_dir).items()))
+    orient = IndexedDataset(root).get(key)["persons"][0].params["global_orient"]
+    folder = tmp_path / "p"
+    folder.mkdir()
+    np.savez(folder / file_name(key), **_anny_prediction_on(arrays, orient))
+    report = evaluate(root, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)
+    assert report.f1 == 1.0 and np.isfinite(report.metrics["pve_mm"])
+    assert any("ground truth meshes converted smpl -> anny" in n for n in report.notes)
 
 
 def test_convert_body_refuses_directions_it_has_no_fit_for(fake_models_dir, tmp_path):
@@ -320,15 +354,14 @@ def test_convert_body_refuses_directions_it_has_no_fit_for(fake_models_dir, tmp_
     key, arrays = next(iter(_gt_predictions(root, "emdb1", fake_models_dir).items()))
     folder = tmp_path / "p"
     folder.mkdir()
-    names_smpl, names_anny = joint_names("smpl"), joint_names("anny")
-    joints = np.zeros((1, len(names_anny), 3), np.float32)
-    for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_shoulder", "right_shoulder"):
-        joints[0, names_anny.index(f"coco_{n}")] = arrays["joints_3d"][0, names_smpl.index(n)]
+    names_smplx = joint_names("smplx")
+    joints = np.zeros((1, len(names_smplx), 3), np.float32)
+    joints[0, :22] = arrays["joints_3d"][0, :22]  # the 22 skeleton joints share names
     K = arrays["K"].astype(np.float64)
     np.savez(
         folder / file_name(key),
-        **{**arrays, "body_model": np.asarray("anny"), "joints_3d": joints,
+        **{**arrays, "body_model": np.asarray("smplx"), "joints_3d": joints,
            "joints_2d": project(joints.astype(np.float64), K).astype(np.float32)},
     )  # fmt: skip
-    with pytest.raises(HmrError, match="cannot refit anny meshes as smpl"):
+    with pytest.raises(HmrError, match="cannot bring smplx predictions and smpl ground truth onto one mesh"):
         evaluate(root, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)
