@@ -1,7 +1,7 @@
 """Per-person accuracy metrics on matched (prediction, ground truth) pairs, numpy only.
 
 All inputs are in metres (3D) or pixels (2D) and one person at a time, so every metric is a
-plain function a reader can check by hand; :mod:`hmr.eval.evaluate` averages them. Conventions
+plain function a reader can check by hand; :mod:`hmr.eval.evaluation` averages them. Conventions
 are the field's: MPJPE after aligning both skeletons at a root point; PA-MPJPE after the
 similarity transform (rotation, translation and scale) that best maps the prediction onto the
 ground truth (Umeyama's closed form); PVE the same on vertices of a shared topology.

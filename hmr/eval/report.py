@@ -11,7 +11,7 @@ from typing import Any
 
 from hmr.atomic import atomic_path
 from hmr.errors import HmrError
-from hmr.eval.evaluate import METRICS, EvalReport
+from hmr.eval.evaluation import METRICS, EvalReport
 
 #: what each reported number is, for the printed table
 LABELS = {
