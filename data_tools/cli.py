@@ -170,11 +170,16 @@ def _convert(a: argparse.Namespace) -> int:
         f"{report.dataset}: {report.converted} images converted, {report.already_done} already done, "
         f"{len(report.failed)} failed -> {report.out_dir}"
     )
-    for path, why in report.failed[:20]:
+    return _report_failures(report.failed)
+
+
+def _report_failures(failed: list[tuple[str, str]]) -> int:
+    """The first 20 failures on stderr, one line each; exit status 1 when anything failed."""
+    for path, why in failed[:20]:
         print(f"  failed: {path}: {why}", file=sys.stderr)
-    if len(report.failed) > 20:
-        print(f"  ... and {len(report.failed) - 20} more (listed in manifest.json)", file=sys.stderr)
-    return 1 if report.failed else 0
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more (listed in manifest.json)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _synth(a: argparse.Namespace) -> int:
@@ -229,11 +234,7 @@ def _synth(a: argparse.Namespace) -> int:
         f"synth: {report.generated} images ({report.persons} people) generated, {report.already_done} already done, "
         f"{len(report.failed)} failed -> {report.out_dir}"
     )
-    for path, why in report.failed[:20]:
-        print(f"  failed: {path}: {why}", file=sys.stderr)
-    if len(report.failed) > 20:
-        print(f"  ... and {len(report.failed) - 20} more (listed in manifest.json)", file=sys.stderr)
-    return 1 if report.failed else 0
+    return _report_failures(report.failed)
 
 
 def _convert_body(a: argparse.Namespace) -> int:

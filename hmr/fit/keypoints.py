@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hmr.data.keypoint_formats import COCO133_HAND
 from hmr.fit.detector import PersonDetector, PersonSeed, border_seeds, same_body, seed_from_points
 from hmr.fit.mp_graphs import (
     FACE_GRAPH,
@@ -66,30 +67,8 @@ BLAZEPOSE_NAMES = (
     "left_foot_index",
     "right_foot_index",
 )
-#: MediaPipe's 21 hand landmarks, in model order
-HAND_NAMES = (
-    "wrist",
-    "thumb_cmc",
-    "thumb_mcp",
-    "thumb_ip",
-    "thumb_tip",
-    "index_mcp",
-    "index_pip",
-    "index_dip",
-    "index_tip",
-    "middle_mcp",
-    "middle_pip",
-    "middle_dip",
-    "middle_tip",
-    "ring_mcp",
-    "ring_pip",
-    "ring_dip",
-    "ring_tip",
-    "pinky_mcp",
-    "pinky_pip",
-    "pinky_dip",
-    "pinky_tip",
-)
+#: MediaPipe's 21 hand landmarks, in model order: the order COCO-WholeBody's hand slots use too
+HAND_NAMES = COCO133_HAND
 _FACE = slice(0, 11)
 _SHOULDERS, _HIPS = [11, 12], [23, 24]
 _WRISTS = {"left": 15, "right": 16}
