@@ -31,7 +31,9 @@ from hmr.synth.presets import default_preset
 @pytest.fixture(scope="module")
 def synth_set(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_eval")
-    preset = default_preset(4, seed=9, config=SynthConfig(width=200, height=150, people=(2, 3)), images_per_shard=4)
+    preset = default_preset(
+        4, seed=9, config=SynthConfig(width=200, height=150, people=(2, 3)), images_per_shard=4, save_verts=True
+    )
     run_synth(out, preset, quiet=True)
     return out / "synth"
 
@@ -75,6 +77,19 @@ def _write(predictions, folder, by_name=False):
         stored = dict(arrays) if by_name else {**arrays, "image_key": np.asarray(key)}
         np.savez(folder / (file_name(key) if by_name else f"p{len(list(folder.iterdir()))}.npz"), **stored)
     return folder
+
+
+def test_ground_truth_is_the_rendered_body(synth_set):
+    """The evaluator's re-posed ground truth equals the meshes the generator drew (another skinning path)."""
+    data = IndexedDataset(synth_set.parent)
+    gt = GroundTruth(get_protocol("synth"))
+    count = 0
+    for i in range(len(data)):
+        s = data[i]
+        for label, person in zip(s["persons"], gt.people(s["persons"], s["image_key"])):
+            assert np.abs(person.vertices_m - label.verts_cam).max() < 1e-3
+            count += 1
+    assert count >= 8
 
 
 def test_predictions_equal_to_the_ground_truth_score_zero_and_f1_one(synth_set, tmp_path):
@@ -365,3 +380,18 @@ def test_convert_body_refuses_directions_it_has_no_fit_for(fake_models_dir, tmp_
     )  # fmt: skip
     with pytest.raises(HmrError, match="cannot bring smplx predictions and smpl ground truth onto one mesh"):
         evaluate(root, predictions_dir=folder, models_dir=fake_models_dir, convert_body=True)
+
+
+def test_gendered_protocols_pose_the_label_s_gender(fake_models_dir, tmp_path):
+    root = _smpl_dataset(tmp_path / "data", "emdb", "emdb1", fake_models_dir, people=1, images=1)
+    sample = IndexedDataset(root)[0]
+    label = sample["persons"][0]
+    params = {k: v[None].astype(np.float64) for k, v in label.params.items()}
+    bank = BodyBank(fake_models_dir)
+    female, _ = bank.forward("smpl", "female", params)
+    neutral, _ = bank.forward("smpl", "neutral", params)
+    assert np.abs(female - neutral).max() > 0.01  # the fake female body is 5 % smaller
+    emdb = GroundTruth(get_protocol("emdb1"), fake_models_dir).people([label], sample["image_key"])[0]
+    assert np.allclose(emdb.vertices_m, female[0])
+    agora_smpl = get_protocol("agora").for_labels("smpl")
+    assert agora_smpl.gt_gender == "gendered" and agora_smpl.joint_set == "smpl24"
